@@ -1,0 +1,143 @@
+"""First-run secrets: the Ed25519 JWT key pair and the ``.env`` file (`chatalot init`).
+
+`chatalot serve` calls ``ensure_first_run_secrets`` so a fresh checkout starts with no setup:
+missing keys are generated, a missing TOTP_ENCRYPTION_KEY is written to ``.env``, and it says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+log = logging.getLogger("chatalot_server")
+
+DEFAULT_PRIVATE_KEY = "./secrets/jwt_private.pem"
+DEFAULT_PUBLIC_KEY = "./secrets/jwt_public.pem"
+
+
+class BootstrapError(RuntimeError):
+    """A secret could not be written; the message says where and why."""
+
+
+@dataclass(slots=True)
+class BootstrapResult:
+    generated_keys: bool = False
+    env_keys_written: list[str] = field(default_factory=list)
+
+
+def generate_jwt_keypair(private_path: Path, public_path: Path) -> None:
+    """Write a new Ed25519 key pair: PKCS#8 private key (mode 600), SPKI public key (644)."""
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    try:
+        for path in (private_path, public_path):
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _write_private(private_path, private_pem)
+        public_path.write_bytes(public_pem)
+        public_path.chmod(0o644)
+    except OSError as err:
+        raise BootstrapError(
+            f"cannot write the JWT key pair to {private_path.parent} ({err.strerror}); "
+            "create it with `chatalot init` where that directory is writable"
+        ) from None
+
+
+def random_password(length: int = 32) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def fresh_env_values() -> dict[str, str]:
+    """Strong random values for every secret `.env` holds."""
+    return {
+        "TOTP_ENCRYPTION_KEY": secrets.token_hex(32),
+        "DB_PASSWORD": random_password(),
+    }
+
+
+def ensure_first_run_secrets(environ: Mapping[str, str], dotenv_path: Path) -> BootstrapResult:
+    """Generate what a fresh checkout lacks: the JWT key pair, and TOTP_ENCRYPTION_KEY in .env."""
+    result = BootstrapResult()
+    private_path = Path(environ.get("JWT_PRIVATE_KEY_PATH") or DEFAULT_PRIVATE_KEY)
+    public_path = Path(environ.get("JWT_PUBLIC_KEY_PATH") or DEFAULT_PUBLIC_KEY)
+    if not private_path.exists() and not public_path.exists():
+        generate_jwt_keypair(private_path, public_path)
+        result.generated_keys = True
+        log.info("First start: generated a new Ed25519 JWT key pair in %s", private_path.parent)
+    if not (environ.get("TOTP_ENCRYPTION_KEY") or "").strip():
+        value = secrets.token_hex(32)
+        append_env(dotenv_path, {"TOTP_ENCRYPTION_KEY": value})
+        result.env_keys_written.append("TOTP_ENCRYPTION_KEY")
+        log.info(
+            "First start: wrote a new TOTP_ENCRYPTION_KEY to %s (back this file up: "
+            "losing the key disables every account's two-factor authentication)",
+            dotenv_path,
+        )
+    return result
+
+
+def init_instance(
+    directory: Path, environ: Mapping[str, str], existing_env: Mapping[str, str]
+) -> BootstrapResult:
+    """`chatalot init`: a `.env` with strong random secrets (keeping values already there) and
+    the JWT key pair (kept if present)."""
+    result = BootstrapResult()
+    private_path = directory / DEFAULT_PRIVATE_KEY
+    public_path = directory / DEFAULT_PUBLIC_KEY
+    if not private_path.exists():
+        generate_jwt_keypair(private_path, public_path)
+        result.generated_keys = True
+    missing = {
+        k: v
+        for k, v in fresh_env_values().items()
+        if not existing_env.get(k) and not environ.get(k)
+    }
+    defaults = {
+        "REGISTRATION_MODE": "invite_only",
+        "JWT_PRIVATE_KEY_PATH": DEFAULT_PRIVATE_KEY,
+        "JWT_PUBLIC_KEY_PATH": DEFAULT_PUBLIC_KEY,
+    }
+    missing.update(
+        {k: v for k, v in defaults.items() if k not in existing_env and k not in environ}
+    )
+    if missing:
+        append_env(directory / ".env", missing)
+        result.env_keys_written.extend(missing)
+    return result
+
+
+def append_env(path: Path, values: Mapping[str, str]) -> None:
+    """Add ``KEY=value`` lines to a `.env` file (created with mode 600)."""
+    try:
+        existing = path.read_text(encoding="utf-8") if path.exists() else ""
+        lines = [] if not existing or existing.endswith("\n") else [""]
+        if not existing:
+            lines.append("# Chatalot settings (generated by chatalot; keep this file secret)")
+        lines += [f"{key}={value}" for key, value in values.items()]
+        _write_private(path, (existing + "\n".join(lines) + "\n").encode())
+    except OSError as err:
+        raise BootstrapError(
+            f"cannot write {path} ({err.strerror}); set TOTP_ENCRYPTION_KEY in the environment"
+        ) from None
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    path.chmod(0o600)

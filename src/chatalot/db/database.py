@@ -1,0 +1,146 @@
+"""Database: the pool, named transactions, and events published only after commit.
+
+Services write::
+
+    async with ctx.db.transaction("send_message") as tx:
+        row = await messages_repo.insert_message(tx.conn, ...)
+        tx.emit(event, to=audience)
+
+Frames passed to ``tx.emit`` are kept on the outermost transaction and handed to the
+``EventSink`` only after a clean commit, so rolled-back work never reaches a client. A
+``transaction()`` opened while another is active in the same task joins it as a SAVEPOINT.
+
+Getting a connection waits at most the acquire timeout (5 s by default); past that the
+request fails with ``ServiceUnavailable`` (HTTP 503), and the timeout is counted and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import asyncpg
+
+from chatalot.errors import ServiceUnavailable
+
+log = logging.getLogger("chatalot_server.db")
+
+Conn = asyncpg.Connection  # the type repositories take as first parameter
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    """One event and who should receive it (the realtime layer defines both shapes)."""
+
+    event: object
+    audience: object
+
+
+class EventSink(Protocol):
+    async def __call__(self, events: Sequence[Emitted]) -> None: ...
+
+
+async def _discard(events: Sequence[Emitted]) -> None:
+    return None
+
+
+@dataclass(slots=True)
+class Tx:
+    """The active unit of work: its connection and the events to publish after commit."""
+
+    name: str
+    conn: Any
+    outbox: list[Emitted] = field(default_factory=list)
+
+    def emit(self, event: object, *, to: object) -> None:
+        self.outbox.append(Emitted(event, to))
+
+
+_current_tx: contextvars.ContextVar[Tx | None] = contextvars.ContextVar("chatalot_tx", default=None)
+
+
+class Database:
+    def __init__(
+        self,
+        pool: Any,
+        *,
+        acquire_timeout: float,
+        sink: EventSink | None = None,
+    ) -> None:
+        self._pool = pool
+        self._single: Any = None
+        self._single_lock = asyncio.Lock()
+        self.acquire_timeout = acquire_timeout
+        self.sink: EventSink = sink or _discard
+        self.acquire_timeouts = 0
+
+    @classmethod
+    def single_connection(cls, conn: Any, *, sink: EventSink | None = None) -> Database:
+        """A Database over one connection (tests: the test's own transaction wraps everything;
+        each service transaction becomes a SAVEPOINT that still flushes its events on exit)."""
+        db = cls(None, acquire_timeout=5.0, sink=sink)
+        db._single = conn
+        return db
+
+    @property
+    def pool(self) -> Any:
+        return self._pool
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        """A connection for reads outside a transaction (joins the current one if any)."""
+        current = _current_tx.get()
+        if current is not None:
+            yield current.conn
+            return
+        if self._single is not None:
+            async with self._single_lock:
+                yield self._single
+            return
+        conn = await self._acquire()
+        try:
+            yield conn
+        finally:
+            await self._pool.release(conn)
+
+    @asynccontextmanager
+    async def transaction(self, name: str) -> AsyncIterator[Tx]:
+        """A named unit of work; events emitted inside are published after it commits."""
+        outer = _current_tx.get()
+        if outer is not None:
+            async with outer.conn.transaction():  # SAVEPOINT; events go to the outer outbox
+                yield outer
+            return
+        async with self.connection() as conn:
+            tx = Tx(name=name, conn=conn)
+            token = _current_tx.set(tx)
+            try:
+                async with conn.transaction():
+                    yield tx
+            finally:
+                _current_tx.reset(token)
+        if tx.outbox:
+            await self.sink(tx.outbox)
+
+    async def _acquire(self) -> Any:
+        try:
+            return await self._pool.acquire(timeout=self.acquire_timeout)
+        except TimeoutError:
+            self.acquire_timeouts += 1
+            log.warning(
+                "Database pool exhausted: no connection within %.1f s (%d time(s) since start)",
+                self.acquire_timeout,
+                self.acquire_timeouts,
+            )
+            raise ServiceUnavailable(
+                "the server is busy (no database connection available), try again shortly"
+            ) from None
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()

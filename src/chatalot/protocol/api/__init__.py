@@ -1,0 +1,1 @@
+"""REST models, one module per resource (XIn / XOut)."""

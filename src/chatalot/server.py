@@ -1,0 +1,149 @@
+"""Running the server process: socket, database, migrations, HTTP, graceful shutdown.
+
+Startup order (log lines as the original's):
+    Starting Chatalot server on <LISTEN_ADDR>
+    [embedded PostgreSQL started / external server reached, with retries up to 30 s]
+    INFO chatalot_server: Database connected
+    INFO chatalot_server: Migrations applied
+    Listening on <LISTEN_ADDR>
+SIGTERM / SIGINT: stop accepting, let in-flight requests finish (bounded by
+CHATALOT_SHUTDOWN_TIMEOUT_SECS), close the pool, stop the embedded database, exit 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Generator
+from typing import Any
+
+import uvicorn
+
+from chatalot import __version__
+from chatalot.app import create_app
+from chatalot.clock import SystemClock
+from chatalot.config import ListenAddress, Settings
+from chatalot.context import Ctx
+from chatalot.db.database import Database
+from chatalot.db.migrate import MigrationPrivileges, discover, run_migrations
+from chatalot.db.pool import DatabaseStartupError, missing_privileges_message, open_pool
+from chatalot.db.provision import ProvisionedDatabase, provision_database
+
+log = logging.getLogger("chatalot_server")
+
+
+class StartupError(RuntimeError):
+    """The server cannot start; the message is one line saying what to fix."""
+
+
+def bind_socket(listen: ListenAddress) -> socket.socket:
+    family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((listen.host, listen.port))
+    except OSError as err:
+        sock.close()
+        raise StartupError(f"LISTEN_ADDR: cannot listen on {listen} ({err.strerror})") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+async def open_database(settings: Settings) -> tuple[ProvisionedDatabase, Any]:
+    """Provision (embedded or external), wait for it, open the pool, apply migrations."""
+    provisioned = await provision_database(settings)
+    try:
+        pool = await open_pool(provisioned.url, settings.pool)
+    except DatabaseStartupError as err:
+        await provisioned.release()
+        raise StartupError(f"DATABASE_URL: {err}") from None
+    log.info("Database connected")
+    try:
+        migrations = discover(settings.migrations_dir)
+        async with pool.acquire() as conn:
+            report = await run_migrations(conn, migrations)
+    except MigrationPrivileges:
+        await pool.close()
+        await provisioned.release()
+        raise StartupError(missing_privileges_message(provisioned.url)) from None
+    except Exception:
+        await pool.close()
+        await provisioned.release()
+        raise
+    if report.applied:
+        log.info(
+            "Applied %d migration(s): %s",
+            len(report.applied),
+            ", ".join(m.filename for m in report.applied),
+        )
+    log.info("Migrations applied")
+    return provisioned, pool
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the captured signal after a graceful stop, which would kill the
+    process before the pool is closed and the embedded database stopped. We handle the signal
+    ourselves and return normally instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self._on_signal) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, sig: int, frame: Any) -> None:
+        if not self.should_exit:
+            log.info("Shutdown signal received")
+        self.handle_exit(sig, frame)
+
+
+async def run_server(settings: Settings) -> None:
+    log.info("Starting Chatalot server on %s", settings.listen)
+    sock = bind_socket(settings.listen)
+    try:
+        provisioned, pool = await open_database(settings)
+    except BaseException:
+        sock.close()
+        raise
+    clock = SystemClock()
+    db = Database(pool, acquire_timeout=settings.pool.acquire_timeout_secs)
+    ctx = Ctx(
+        db=db,
+        settings=settings,
+        clock=clock,
+        started_monotonic=clock.monotonic(),
+        version=__version__,
+    )
+    app = create_app(ctx)
+    config = uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_secs) or None,
+    )
+    server = _Server(config)
+    try:
+        log.info("Listening on %s", settings.listen)
+        await server.serve(sockets=[sock])
+    finally:
+        await db.close()
+        await provisioned.release()
+        sock.close()
+    log.info("Server shut down gracefully")

@@ -1,0 +1,95 @@
+"""Transactions and the outbox: events reach the sink only after a commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from chatalot.config import PoolSettings
+from chatalot.db.database import Database
+from chatalot.db.pool import open_pool
+from chatalot.errors import ServiceUnavailable
+from tests.conftest import RecordingSink
+from tests.support.pg import PgServer
+
+INSERT_USER = (
+    "INSERT INTO users (id, username, display_name, email, password_hash)"
+    " VALUES ($1, $2::text, $2::text, $2::text || '@example.com', 'x')"
+)
+
+
+async def count_users(db: Database, name: str) -> int:
+    async with db.connection() as conn:
+        return int(
+            await conn.fetchval("SELECT count(*) FROM users WHERE username = $1::text", name)
+        )
+
+
+async def test_events_published_after_commit(db_conn: Any, sink: RecordingSink) -> None:
+    """Nothing is published while the transaction is open; everything after it commits."""
+    db = Database.single_connection(db_conn, sink=sink)
+    async with db.transaction("make_user") as tx:
+        await tx.conn.execute(INSERT_USER, uuid.uuid4(), "eve")
+        tx.emit("user_created", to="everyone")
+        assert sink.published == []
+    assert [(e.event, e.audience) for e in sink.published] == [("user_created", "everyone")]
+    assert await count_users(db, "eve") == 1
+
+
+async def test_rollback_publishes_nothing(db_conn: Any, sink: RecordingSink) -> None:
+    """A failing unit of work writes nothing and publishes nothing."""
+    db = Database.single_connection(db_conn, sink=sink)
+    with pytest.raises(RuntimeError):
+        async with db.transaction("make_user") as tx:
+            await tx.conn.execute(INSERT_USER, uuid.uuid4(), "mallory")
+            tx.emit("user_created", to="everyone")
+            raise RuntimeError("boom")
+    assert sink.published == []
+    assert await count_users(db, "mallory") == 0
+
+
+async def test_nested_transaction_joins_the_outer(db_conn: Any, sink: RecordingSink) -> None:
+    """An inner transaction is a savepoint: its failure undoes only its part, and its events
+    are published once, when the outer one commits."""
+    db = Database.single_connection(db_conn, sink=sink)
+    async with db.transaction("outer") as outer:
+        await outer.conn.execute(INSERT_USER, uuid.uuid4(), "kept")
+        with pytest.raises(RuntimeError):
+            async with db.transaction("inner") as inner:
+                await inner.conn.execute(INSERT_USER, uuid.uuid4(), "undone")
+                raise RuntimeError("inner fails")
+        async with db.transaction("inner2") as inner2:
+            inner2.emit("from_inner", to="x")
+        assert sink.published == []
+    assert [e.event for e in sink.published] == ["from_inner"]
+    assert await count_users(db, "kept") == 1
+    assert await count_users(db, "undone") == 0
+
+
+async def test_acquire_timeout_is_service_unavailable(
+    pg: PgServer, fresh_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With every connection busy, a request waits the acquire timeout, then gets 503's error,
+    and the event is counted and logged."""
+    pool = await open_pool(pg.url(fresh_db), PoolSettings(max_connections=1, min_connections=1))
+    db = Database(pool, acquire_timeout=0.3)
+    try:
+        held = await pool.acquire()
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="chatalot_server.db"):
+            with pytest.raises(ServiceUnavailable):
+                async with db.connection():
+                    pass
+        assert 0.25 <= time.monotonic() - started < 2
+        assert db.acquire_timeouts == 1
+        assert "Database pool exhausted" in caplog.text
+        await pool.release(held)
+        async with db.connection() as conn:  # usable again once a connection is free
+            assert await conn.fetchval("SELECT 1") == 1
+    finally:
+        await asyncio.wait_for(pool.close(), 5)

@@ -1,0 +1,217 @@
+"""`chatalot serve` as a real process: first start on a fresh checkout, the startup log lines,
+restart with data kept, graceful shutdown, several processes on one database, and clear
+one-line failures."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from chatalot.db.migrate import discover
+from tests.support.pg import MIGRATIONS_DIR, PgServer
+from tests.support.process import base_env, run_cli, start_server
+
+pytestmark = pytest.mark.slow
+
+
+def embedded_dsn(cwd: Path) -> str:
+    return f"postgresql://postgres@/chatalot?host={cwd / 'data' / 'postgres'}"
+
+
+def lines_after(log: str, *needles: str) -> list[int]:
+    positions = []
+    for needle in needles:
+        assert needle in log, f"{needle!r} missing from:\n{log}"
+        positions.append(log.index(needle))
+    return positions
+
+
+async def test_fresh_checkout_starts_on_embedded_database_and_keeps_data(tmp_path: Path) -> None:
+    """No DATABASE_URL, no keys, no .env: serve generates secrets, starts the embedded
+    PostgreSQL, logs the seed's two lines in order, serves health; after SIGTERM it exits 0 and
+    the next start reuses the same data without re-applying anything."""
+    tmp_path.chmod(0o755)
+    env = base_env()
+    first = start_server(tmp_path, env)
+    try:
+        health = first.wait_healthy()
+        assert health["db_healthy"] is True
+        conn = await asyncpg.connect(embedded_dsn(tmp_path))
+        try:
+            await conn.execute(
+                "INSERT INTO users (id, username, display_name, email, password_hash)"
+                " VALUES ($1, 'survivor', 'S', 's@example.com', 'x')",
+                uuid.uuid4(),
+            )
+        finally:
+            await conn.close()
+    finally:
+        assert first.stop() == 0, first.log
+    log = first.log
+    connected, migrated, listening = lines_after(
+        log,
+        "INFO chatalot_server: Database connected",
+        "INFO chatalot_server: Migrations applied",
+        "Listening on 127.0.0.1:",
+    )
+    assert connected < migrated < listening
+    assert "generated a new Ed25519 JWT key pair" in log
+    assert "wrote a new TOTP_ENCRYPTION_KEY" in log
+    assert f"Applied {len(discover(MIGRATIONS_DIR))} migration(s)" in log
+    assert "Server shut down gracefully" in log
+    assert "Embedded PostgreSQL stopped" in log
+    assert (tmp_path / "secrets" / "jwt_private.pem").stat().st_mode & 0o777 == 0o600
+    assert "TOTP_ENCRYPTION_KEY=" in (tmp_path / ".env").read_text()
+    assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
+    key_before = (tmp_path / "secrets" / "jwt_private.pem").read_bytes()
+
+    second = start_server(tmp_path, env)
+    try:
+        second.wait_healthy()
+        conn = await asyncpg.connect(embedded_dsn(tmp_path))
+        try:
+            assert await conn.fetchval("SELECT username FROM users") == "survivor"
+        finally:
+            await conn.close()
+    finally:
+        assert second.stop() == 0, second.log
+    assert "Applied" not in second.log
+    assert "INFO chatalot_server: Migrations applied" in second.log
+    assert "generated" not in second.log
+    assert (tmp_path / "secrets" / "jwt_private.pem").read_bytes() == key_before
+
+
+async def test_two_processes_share_one_database(
+    pg: PgServer, empty_db: str, tmp_path: Path
+) -> None:
+    """Two servers starting at once on the same DATABASE_URL: both come up, every migration is
+    applied exactly once."""
+    env = base_env(DATABASE_URL=pg.url(empty_db).dsn, CHATALOT_ENV="dev")
+    a, b = start_server(tmp_path, env), start_server(tmp_path, env)
+    try:
+        a.wait_healthy()
+        b.wait_healthy()
+    finally:
+        assert a.stop() == 0, a.log
+        assert b.stop() == 0, b.log
+    logs = [a.log, b.log]
+    total = len(discover(MIGRATIONS_DIR))
+    assert sum(f"Applied {total} migration(s)" in log for log in logs) == 1
+    assert all("INFO chatalot_server: Migrations applied" in log for log in logs)
+    conn = await asyncpg.connect(pg.url(empty_db).dsn)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM _sqlx_migrations") == total
+    finally:
+        await conn.close()
+
+
+async def test_second_process_on_same_embedded_data_is_refused(tmp_path: Path) -> None:
+    """The embedded database belongs to one process; a second one says why it cannot start."""
+    tmp_path.chmod(0o755)
+    env = base_env(CHATALOT_ENV="dev")
+    first = start_server(tmp_path, env)
+    try:
+        first.wait_healthy()
+        second = start_server(tmp_path, env)
+        code = second.proc.wait(60)
+        assert code == 1
+        assert "another Chatalot process is using the embedded database" in second.log
+        assert "Traceback" not in second.log
+    finally:
+        assert first.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://chatalot@localhost/chatalot", "error: DATABASE_URL: must start with postgres://"),
+        ("postgres://u:pw@h/db?sslmode=nope", "error: DATABASE_URL: sslmode must be one of"),
+    ],
+)
+def test_invalid_database_url_is_one_line(tmp_path: Path, url: str, expected: str) -> None:
+    """A malformed DATABASE_URL stops startup with exit 2 and one line naming the variable."""
+    result = run_cli(tmp_path, base_env(DATABASE_URL=url, CHATALOT_ENV="dev"), "serve")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(expected)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_unreachable_database_is_explained_without_password(tmp_path: Path) -> None:
+    """An unreachable host is retried for CHATALOT_DB_CONNECT_RETRY_SECS, then one clear
+    sentence; the password appears nowhere in the output."""
+    env = base_env(
+        DATABASE_URL="postgres://chatalot:Sup3rSecretPw@127.0.0.1:1/chatalot",
+        CHATALOT_DB_CONNECT_RETRY_SECS="1",
+        CHATALOT_ENV="dev",
+    )
+    result = run_cli(tmp_path, env, "serve")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "could not reach PostgreSQL at 127.0.0.1:1 within 1 s" in output
+    assert "Sup3rSecretPw" not in output
+    assert "Traceback" not in output
+
+
+def test_unknown_database_is_explained(pg: PgServer, tmp_path: Path) -> None:
+    """An unknown database name stops startup with the CREATE DATABASE statement to run."""
+    env = base_env(DATABASE_URL=pg.url("nope_not_here").dsn, CHATALOT_ENV="dev")
+    result = run_cli(tmp_path, env, "serve")
+    assert result.returncode == 1
+    assert "database 'nope_not_here' does not exist" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+async def test_missing_privileges_print_the_grant(
+    pg: PgServer, empty_db: str, tmp_path: Path
+) -> None:
+    """A user without CREATE on the schema is told the OWNER/GRANT statements from the seed."""
+    role = f"limited_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(pg.url(empty_db).dsn)
+    try:
+        await admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        await admin.execute(f'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "{role}"')
+        env = base_env(DATABASE_URL=pg.dsn_as(empty_db, role), CHATALOT_ENV="dev")
+        result = await asyncio.to_thread(run_cli, tmp_path, env, "serve")
+        assert result.returncode == 1
+        assert f"ALTER DATABASE {empty_db} OWNER TO {role};" in result.stdout
+        assert f"GRANT ALL ON SCHEMA public TO {role};" in result.stdout
+        assert "Traceback" not in result.stdout + result.stderr
+    finally:
+        await admin.execute(f'DROP OWNED BY "{role}"')
+        await admin.close()
+        cleanup = await asyncpg.connect(pg.admin.dsn)
+        try:
+            await cleanup.execute(f'DROP ROLE IF EXISTS "{role}"')
+        finally:
+            await cleanup.close()
+
+
+def test_missing_totp_key_in_production_with_existing_env(tmp_path: Path) -> None:
+    """A placeholder TOTP_ENCRYPTION_KEY in production stops startup with one line."""
+    (tmp_path / ".env").write_text("TOTP_ENCRYPTION_KEY=change-me\n")
+    result = run_cli(tmp_path, base_env(DATABASE_URL="postgres://u@127.0.0.1:1/x"), "serve")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: TOTP_ENCRYPTION_KEY: still holds a placeholder")
+
+
+def test_listen_address_in_use(tmp_path: Path) -> None:
+    """A taken LISTEN_ADDR is reported as such, before touching the database."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = base_env(
+            LISTEN_ADDR=f"127.0.0.1:{port}",
+            DATABASE_URL="postgres://u@127.0.0.1:1/x",
+            CHATALOT_ENV="dev",
+        )
+        result = run_cli(tmp_path, env, "serve")
+    assert result.returncode == 1
+    assert f"LISTEN_ADDR: cannot listen on 127.0.0.1:{port}" in result.stdout
