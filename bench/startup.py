@@ -33,7 +33,7 @@ def free_port() -> int:
 
 def healthy(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as r:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as r:
             return r.status == 200 and b'"status":"ok"' in r.read()
     except OSError:
         return False
@@ -43,7 +43,7 @@ def time_start(workdir: Path) -> float:
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
+        "HOME": os.environ.get("HOME", tempfile.gettempdir()),
         "LISTEN_ADDR": f"127.0.0.1:{port}",
         "CHATALOT_MIGRATIONS_DIR": str(ROOT / "migrations"),
     }

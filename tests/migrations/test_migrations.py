@@ -149,7 +149,7 @@ async def test_tampered_file_is_refused(pg: PgServer, fresh_db: str, tmp_path: P
     target.write_bytes(target.read_bytes() + b"-- edited\n")
     conn = await connect(pg, fresh_db)
     try:
-        with pytest.raises(ChecksumMismatch, match="007_messages.sql"):
+        with pytest.raises(ChecksumMismatch, match=r"007_messages\.sql"):
             await run_migrations(conn, discover(directory))
     finally:
         await conn.close()
