@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ from chatalot.config import Settings, load_settings
 from chatalot.context import Ctx
 from chatalot.db.codecs import register_codecs
 from chatalot.db.database import Database, Emitted
+from chatalot.ratelimit import BucketRule, Decision, RateLimiter
+from chatalot.security.passwords import Argon2Params, PasswordHasher
+from chatalot.security.tokens import JwtKeys, TokenService
 from tests.support.pg import MIGRATIONS_DIR, PgServer, start_test_server
 
 
@@ -110,16 +114,56 @@ def sink() -> RecordingSink:
     return RecordingSink()
 
 
-@pytest.fixture
-def ctx(db_conn: Any, settings: Settings, sink: RecordingSink) -> Ctx:
-    clock = FakeClock()
+class Unlimited(RateLimiter):
+    """Rate limits off (tests that are about rate limits build their own limiter)."""
+
+    async def take(self, rule: BucketRule, key: str) -> Decision:
+        return Decision(True, 0)
+
+
+# Argon2id at production cost (64 MiB, t=3) takes ~0.1 s per hash; tests use a cheap profile.
+# tests/services/test_passwords.py checks the production parameters themselves.
+TEST_ARGON2 = Argon2Params(time_cost=1, memory_cost_kib=1024, parallelism=1)
+
+
+@pytest.fixture(scope="session")
+def passwords() -> Iterator[PasswordHasher]:
+    hasher = PasswordHasher(TEST_ARGON2, workers=2)
+    yield hasher
+    hasher.close()
+
+
+@pytest.fixture(scope="session")
+def jwt_keys() -> JwtKeys:
+    return JwtKeys.generate()
+
+
+def build_ctx(
+    db: Database, settings: Settings, passwords: PasswordHasher, keys: JwtKeys, **extra: Any
+) -> Ctx:
+    clock = extra.pop("clock", None) or FakeClock(datetime.now(UTC).replace(microsecond=0))
     return Ctx(
-        db=Database.single_connection(db_conn, sink=sink),
+        db=db,
         settings=settings,
         clock=clock,
         started_monotonic=clock.monotonic(),
         version=__version__,
+        tokens=TokenService(keys, clock),
+        passwords=passwords,
+        limiter=extra.pop("limiter", None) or Unlimited(),
+        **extra,
     )
+
+
+@pytest.fixture
+def ctx(
+    db_conn: Any,
+    settings: Settings,
+    sink: RecordingSink,
+    passwords: PasswordHasher,
+    jwt_keys: JwtKeys,
+) -> Ctx:
+    return build_ctx(Database.single_connection(db_conn, sink=sink), settings, passwords, jwt_keys)
 
 
 @pytest.fixture

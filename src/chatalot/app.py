@@ -7,21 +7,22 @@ import logging
 from typing import Any
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from chatalot.api.auth import provide_actor, provide_meta
+from chatalot.api.client_ip import ClientIpResolver
 from chatalot.api.errors import EXCEPTION_HANDLERS
 from chatalot.api.middleware import ASGIApp, RequestLog, SecurityHeaders
-from chatalot.api.routes.health import get_health
-from chatalot.api.routes.static import get_static
+from chatalot.api.ratelimit import RateLimit
+from chatalot.api.routes import all_handlers
 from chatalot.api.static import StaticSite
 from chatalot.context import Ctx
 
 MAX_REQUEST_BODY_BYTES = 110 * 1024 * 1024  # the original's global limit
 
 log = logging.getLogger("chatalot_server")
-
-ROUTE_HANDLERS: list[Any] = [get_health, get_static]
 
 
 def create_litestar(ctx: Ctx, extra_handlers: list[Any] | None = None) -> Litestar:
@@ -34,13 +35,21 @@ def create_litestar(ctx: Ctx, extra_handlers: list[Any] | None = None) -> Litest
         return site
 
     return Litestar(
-        route_handlers=[*ROUTE_HANDLERS, *(extra_handlers or [])],
+        route_handlers=[*(extra_handlers or []), *all_handlers()],
         dependencies={
             "ctx": Provide(provide_ctx, sync_to_thread=False, use_cache=True),
             "site": Provide(provide_site, sync_to_thread=False, use_cache=True),
+            "actor": Provide(provide_actor),
+            "meta": Provide(provide_meta),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
+        cors_config=CORSConfig(
+            allow_origins=list(ctx.settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["content-type", "authorization"],
+            allow_credentials=False,
+        ),
         openapi_config=OpenAPIConfig(
             title="Chatalot", version=ctx.version, path="/api/openapi", render_plugins=[]
         ),
@@ -50,6 +59,8 @@ def create_litestar(ctx: Ctx, extra_handlers: list[Any] | None = None) -> Litest
 
 
 def create_app(ctx: Ctx, extra_handlers: list[Any] | None = None) -> ASGIApp:
-    """The whole HTTP application: request log -> security headers -> Litestar."""
+    """The whole HTTP application: request log -> security headers -> rate limits -> Litestar."""
     litestar = create_litestar(ctx, extra_handlers)
-    return RequestLog(SecurityHeaders(litestar))  # type: ignore[arg-type]  # Litestar is an ASGI app
+    resolver = ClientIpResolver(ctx.settings.trusted_proxies)
+    limited = RateLimit(litestar, ctx.limiter, resolver)  # type: ignore[arg-type]  # ASGI app
+    return RequestLog(SecurityHeaders(limited))

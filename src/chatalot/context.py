@@ -1,4 +1,5 @@
-"""Ctx: what every service gets (database, settings, clock, process facts). Built in app.py.
+"""Ctx: what every service gets (database, settings, clock, security services, caches).
+Built once per process in server.py (tests build their own).
 
 A plain class on purpose: the HTTP framework injects it as an opaque object (a dataclass would
 be introspected field by field as if it were client input)."""
@@ -8,10 +9,26 @@ from __future__ import annotations
 from chatalot.clock import Clock
 from chatalot.config import Settings
 from chatalot.db.database import Database
+from chatalot.ratelimit import LocalRateLimiter, RateLimiter
+from chatalot.security.passwords import PasswordHasher
+from chatalot.security.tokens import TokenService
+from chatalot.services.instance_settings import InstanceSettingsCache
+from chatalot.services.suspensions import SuspensionRegistry
 
 
 class Ctx:
-    __slots__ = ("clock", "db", "settings", "started_monotonic", "version")
+    __slots__ = (
+        "clock",
+        "db",
+        "instance",
+        "limiter",
+        "passwords",
+        "settings",
+        "started_monotonic",
+        "suspensions",
+        "tokens",
+        "version",
+    )
 
     def __init__(
         self,
@@ -21,9 +38,24 @@ class Ctx:
         clock: Clock,
         started_monotonic: float,
         version: str,
+        tokens: TokenService,
+        passwords: PasswordHasher,
+        suspensions: SuspensionRegistry | None = None,
+        instance: InstanceSettingsCache | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.started_monotonic = started_monotonic
         self.version = version
+        self.tokens = tokens
+        self.passwords = passwords
+        self.suspensions = suspensions or SuspensionRegistry()
+        self.instance = instance or InstanceSettingsCache()
+        self.limiter = limiter or LocalRateLimiter()
+
+    @property
+    def registration_mode(self) -> str:
+        """The admin's choice (instance settings) if made, else REGISTRATION_MODE."""
+        return self.instance.values.registration_mode or self.settings.registration_mode

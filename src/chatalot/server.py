@@ -12,12 +12,13 @@ CHATALOT_SHUTDOWN_TIMEOUT_SECS), close the pool, stop the embedded database, exi
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
 import socket
 import threading
-from collections.abc import Generator
+from collections.abc import Coroutine, Generator
 from typing import Any
 
 import uvicorn
@@ -29,8 +30,14 @@ from chatalot.config import ListenAddress, Settings
 from chatalot.context import Ctx
 from chatalot.db.database import Database
 from chatalot.db.migrate import MigrationPrivileges, discover, run_migrations
+from chatalot.db.notify import NotificationListener
 from chatalot.db.pool import DatabaseStartupError, missing_privileges_message, open_pool
 from chatalot.db.provision import ProvisionedDatabase, provision_database
+from chatalot.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
+from chatalot.security.passwords import PasswordHasher
+from chatalot.security.tokens import JwtKeys, KeyLoadError, TokenService
+from chatalot.services import instance_settings, suspensions
+from chatalot.services.startup import load_state, prepare_instance, reload_instance_settings
 
 log = logging.getLogger("chatalot_server")
 
@@ -108,8 +115,23 @@ class _Server(uvicorn.Server):
         self.handle_exit(sig, frame)
 
 
+def load_keys(settings: Settings) -> JwtKeys:
+    try:
+        return JwtKeys.load(settings.jwt_private_key_path, settings.jwt_public_key_path)
+    except KeyLoadError as err:
+        raise StartupError(str(err)) from None
+
+
+def make_limiter(settings: Settings) -> RateLimiter:
+    if settings.redis_url:
+        log.info("Rate limits are shared through Redis")
+        return RedisRateLimiter(settings.redis_url)
+    return LocalRateLimiter()
+
+
 async def run_server(settings: Settings) -> None:
     log.info("Starting Chatalot server on %s", settings.listen)
+    keys = load_keys(settings)
     sock = bind_socket(settings.listen)
     try:
         provisioned, pool = await open_database(settings)
@@ -118,13 +140,34 @@ async def run_server(settings: Settings) -> None:
         raise
     clock = SystemClock()
     db = Database(pool, acquire_timeout=settings.pool.acquire_timeout_secs)
+    passwords = PasswordHasher()
     ctx = Ctx(
         db=db,
         settings=settings,
         clock=clock,
         started_monotonic=clock.monotonic(),
         version=__version__,
+        tokens=TokenService(keys, clock),
+        passwords=passwords,
+        limiter=make_limiter(settings),
     )
+    listener = NotificationListener(
+        provisioned.url.dsn,
+        {
+            suspensions.CHANNEL: ctx.suspensions.on_notification,
+            instance_settings.CHANNEL: lambda _payload: _spawn(reload_instance_settings(ctx)),
+        },
+        on_reconnect=lambda: load_state(ctx),
+    )
+    try:
+        await listener.start()
+        await prepare_instance(ctx)
+    except BaseException:
+        await listener.stop()
+        await db.close()
+        await provisioned.release()
+        sock.close()
+        raise
     app = create_app(ctx)
     config = uvicorn.Config(
         app,
@@ -143,7 +186,19 @@ async def run_server(settings: Settings) -> None:
         log.info("Listening on %s", settings.listen)
         await server.serve(sockets=[sock])
     finally:
+        await listener.stop()
+        await ctx.limiter.close()
+        passwords.close()
         await db.close()
         await provisioned.release()
         sock.close()
     log.info("Server shut down gracefully")
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _spawn(coro: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.get_running_loop().create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)

@@ -10,6 +10,8 @@ from chatalot.app import create_app
 from chatalot.clock import FakeClock
 from chatalot.context import Ctx
 from chatalot.db.database import Database
+from chatalot.security.tokens import JwtKeys
+from tests.conftest import build_ctx
 from tests.support.pg import PgServer
 
 
@@ -28,17 +30,13 @@ async def test_health_ok(client: httpx.AsyncClient, ctx: Ctx) -> None:
     }
 
 
-async def test_health_degraded_when_database_fails(pg: PgServer, worker_db: str, ctx: Ctx) -> None:
+async def test_health_degraded_when_database_fails(
+    pg: PgServer, worker_db: str, ctx: Ctx, jwt_keys: JwtKeys
+) -> None:
     """A database that errors still answers 200, with status degraded."""
     gone = await asyncpg.connect(pg.url(worker_db).dsn)
     await gone.close()  # the app's only connection is dead
-    broken = Ctx(
-        db=Database.single_connection(gone),
-        settings=ctx.settings,
-        clock=ctx.clock,
-        started_monotonic=ctx.started_monotonic,
-        version=__version__,
-    )
+    broken = build_ctx(Database.single_connection(gone), ctx.settings, ctx.passwords, jwt_keys)
     transport = httpx.ASGITransport(app=create_app(broken))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/api/health")

@@ -10,14 +10,15 @@ import httpx
 import pytest
 from litestar import get
 
-from chatalot import __version__
 from chatalot.api.deps import CtxDep
 from chatalot.app import create_app
 from chatalot.clock import SystemClock
 from chatalot.config import PoolSettings, Settings
-from chatalot.context import Ctx
 from chatalot.db.database import Database
 from chatalot.db.pool import open_pool
+from chatalot.security.passwords import PasswordHasher
+from chatalot.security.tokens import JwtKeys
+from tests.conftest import build_ctx
 from tests.support.pg import PgServer
 
 
@@ -29,18 +30,11 @@ async def get_needs_db(ctx: CtxDep) -> dict[str, int]:
 
 @pytest.fixture
 async def pooled(
-    pg: PgServer, fresh_db: str, settings: Settings
+    pg: PgServer, fresh_db: str, settings: Settings, passwords: PasswordHasher, jwt_keys: JwtKeys
 ) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
     pool = await open_pool(pg.url(fresh_db), PoolSettings(max_connections=2, min_connections=2))
     db = Database(pool, acquire_timeout=settings.pool.acquire_timeout_secs)  # the default, 5 s
-    clock = SystemClock()
-    ctx = Ctx(
-        db=db,
-        settings=settings,
-        clock=clock,
-        started_monotonic=clock.monotonic(),
-        version=__version__,
-    )
+    ctx = build_ctx(db, settings, passwords, jwt_keys, clock=SystemClock())
     transport = httpx.ASGITransport(app=create_app(ctx, extra_handlers=[get_needs_db]))
     async with httpx.AsyncClient(
         transport=transport, base_url="http://testserver", timeout=30

@@ -10,3 +10,8 @@ from chatalot.context import Ctx
 
 CtxDep = NamedDependency[Ctx]
 SiteDep = NamedDependency[StaticSite]
+
+from chatalot.services.actor import Actor, RequestMeta  # noqa: E402
+
+ActorDep = NamedDependency[Actor]
+MetaDep = NamedDependency[RequestMeta]

@@ -8,6 +8,7 @@ generic message: exception text never reaches a client.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import msgspec
@@ -94,16 +95,25 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return error_response(500, ErrorCode.INTERNAL_ERROR.value, INTERNAL_ERROR_MESSAGE)
 
 
+_MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`")
+
+
 def _validation_message(exc: ValidationException) -> str:
+    """One readable sentence naming the field, e.g. ``password is required`` or
+    ``username: Expected `str`, got `int```."""
     extra = exc.extra
     if isinstance(extra, list) and extra:
         first = extra[0]
         if isinstance(first, dict):
             key = first.get("key")
-            text = first.get("message") or exc.detail
-            return f"{key}: {text}" if key else str(text)
-    detail = str(exc.detail or "invalid request")
-    return detail
+            text = str(first.get("message") or exc.detail)
+            missing = _MISSING_FIELD.search(text)
+            if missing:
+                return f"{missing.group(1)} is required"
+            if key and key != "data":
+                return f"{key}: {text}"
+            return text
+    return str(exc.detail or "invalid request")
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -56,9 +56,15 @@ class Tx:
     name: str
     conn: Any
     outbox: list[Emitted] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def emit(self, event: object, *, to: object) -> None:
         self.outbox.append(Emitted(event, to))
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` (synchronous, quick: e.g. update an in-memory cache) once the
+        outermost transaction has committed; never if it rolls back."""
+        self.after_commit.append(callback)
 
 
 _current_tx: contextvars.ContextVar[Tx | None] = contextvars.ContextVar("chatalot_tx", default=None)
@@ -124,6 +130,8 @@ class Database:
                     yield tx
             finally:
                 _current_tx.reset(token)
+        for callback in tx.after_commit:
+            callback()
         if tx.outbox:
             await self.sink(tx.outbox)
 

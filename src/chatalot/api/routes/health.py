@@ -18,3 +18,6 @@ async def get_health(ctx: CtxDep) -> HealthOut:
         uptime_secs=health.uptime_secs,
         db_healthy=health.db_healthy,
     )
+
+
+HANDLERS = [get_health]

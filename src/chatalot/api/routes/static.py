@@ -40,3 +40,6 @@ async def get_static(request: Request[Any, Any, Any], site: SiteDep) -> Response
         content_disposition_type="inline",
         filename=found.path.name,
     )
+
+
+HANDLERS = [get_static]

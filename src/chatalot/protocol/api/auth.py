@@ -1,0 +1,77 @@
+"""`/api/auth/*` request and response bodies."""
+
+from __future__ import annotations
+
+import msgspec
+
+from chatalot.protocol.api.users import UserPublic
+from chatalot.protocol.bytes import ByteList, Int32
+
+
+class SignedPrekeyIn(msgspec.Struct):
+    key_id: Int32
+    public_key: ByteList
+    signature: ByteList
+
+
+class OneTimePrekeyIn(msgspec.Struct):
+    key_id: Int32
+    public_key: ByteList
+
+
+class RegisterIn(msgspec.Struct):
+    username: str
+    email: str
+    password: str
+    display_name: str
+    identity_key: ByteList
+    signed_prekey: SignedPrekeyIn
+    one_time_prekeys: list[OneTimePrekeyIn]
+    invite_code: str | None = None
+
+
+class LoginIn(msgspec.Struct):
+    username: str
+    password: str
+    totp_code: str | None = None
+
+
+class RefreshIn(msgspec.Struct):
+    refresh_token: str
+
+
+class RecoverIn(msgspec.Struct):
+    username: str
+    recovery_code: str
+    new_password: str
+
+
+class AuthOut(msgspec.Struct, omit_defaults=True):
+    access_token: str
+    refresh_token: str
+    user: UserPublic
+    recovery_code: str | None = None
+
+
+class TokensOut(msgspec.Struct):
+    access_token: str
+    refresh_token: str
+
+
+class RecoveryCodeOut(msgspec.Struct):
+    recovery_code: str
+
+
+class IceServerOut(msgspec.Struct, omit_defaults=True):
+    urls: str | list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class ServerConfigOut(msgspec.Struct, omit_defaults=True):
+    registration_mode: str
+    max_messages_cache: int
+    max_pins_per_channel: int
+    e2e_enabled: bool
+    public_url: str | None = None
+    ice_servers: list[IceServerOut] | None = None

@@ -1,0 +1,117 @@
+"""Token-bucket rate limiting per key (client IP), in process memory or shared through Redis.
+
+``LocalRateLimiter`` serves a single process. ``RedisRateLimiter`` keeps the buckets in Redis
+(an atomic Lua script using the Redis server's clock), so every server process behind a load
+balancer draws from the same bucket. Buckets idle for 10 minutes are dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class BucketRule:
+    name: str
+    capacity: int
+    refill_per_second: float
+
+
+GLOBAL_RULE = BucketRule("global", capacity=50, refill_per_second=20)
+AUTH_RULE = BucketRule("auth", capacity=10, refill_per_second=5)
+
+_IDLE_SECONDS = 600
+_SWEEP_EVERY = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    retry_after: int  # whole seconds until a token is available (0 when allowed)
+
+
+class RateLimiter(ABC):
+    @abstractmethod
+    async def take(self, rule: BucketRule, key: str) -> Decision: ...
+
+    async def close(self) -> None:
+        return None
+
+
+class LocalRateLimiter(RateLimiter):
+    def __init__(self, monotonic: Any = time.monotonic) -> None:
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self._monotonic = monotonic
+        self._last_sweep = monotonic()
+
+    async def take(self, rule: BucketRule, key: str) -> Decision:
+        now = self._monotonic()
+        if now - self._last_sweep >= _SWEEP_EVERY:
+            self._sweep(now)
+        tokens, updated = self._buckets.get((rule.name, key), (float(rule.capacity), now))
+        tokens = min(float(rule.capacity), tokens + (now - updated) * rule.refill_per_second)
+        if tokens >= 1:
+            self._buckets[(rule.name, key)] = (tokens - 1, now)
+            return Decision(True, 0)
+        self._buckets[(rule.name, key)] = (tokens, now)
+        return Decision(False, max(1, math.ceil((1 - tokens) / rule.refill_per_second)))
+
+    def _sweep(self, now: float) -> None:
+        self._last_sweep = now
+        stale = [k for k, (_, updated) in self._buckets.items() if now - updated >= _IDLE_SECONDS]
+        for k in stale:
+            del self._buckets[k]
+
+
+_LUA_TAKE = """
+local key = KEYS[1]
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local idle = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', key, 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil then
+  tokens = capacity
+  ts = now
+end
+tokens = math.min(capacity, tokens + (now - ts) * rate)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', key, idle)
+if allowed == 1 then
+  return {1, 0}
+end
+return {0, math.ceil((1 - tokens) / rate)}
+"""
+
+
+class RedisRateLimiter(RateLimiter):
+    """Buckets shared by every process through Redis (REDIS_URL)."""
+
+    def __init__(self, url: str, prefix: str = "chatalot:rl") -> None:
+        import redis.asyncio as redis_asyncio
+
+        self._redis = redis_asyncio.Redis.from_url(url)
+        self._script = self._redis.register_script(_LUA_TAKE)
+        self._prefix = prefix
+
+    async def take(self, rule: BucketRule, key: str) -> Decision:
+        allowed, retry = await self._script(
+            keys=[f"{self._prefix}:{rule.name}:{key}"],
+            args=[rule.capacity, rule.refill_per_second, _IDLE_SECONDS],
+        )
+        return Decision(bool(int(allowed)), max(1, int(retry)) if not int(allowed) else 0)
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,143 @@
+"""SQL for refresh tokens: one row per issued token; rotation chains share a family_id."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chatalot.db.database import Conn
+from chatalot.ids import UserId
+
+_COLUMNS = (
+    "id, user_id, family_id, device_name, ip_address, expires_at, created_at, revoked_at,"
+    " revoked_reason, last_used_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    id: uuid.UUID
+    user_id: UserId
+    family_id: uuid.UUID
+    device_name: str | None
+    ip_address: str | None
+    expires_at: datetime
+    created_at: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    last_used_at: datetime | None
+
+
+def _row(record: Any) -> SessionRow:
+    return SessionRow(**dict(record))
+
+
+async def insert_session(
+    conn: Conn,
+    *,
+    session_id: uuid.UUID,
+    user_id: UserId,
+    family_id: uuid.UUID,
+    token_hash: bytes,
+    device_name: str | None,
+    ip_address: str | None,
+    expires_at: datetime,
+) -> SessionRow:
+    record = await conn.fetchrow(
+        f"""
+        INSERT INTO refresh_tokens
+               (id, user_id, family_id, token_hash, device_name, ip_address, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+     RETURNING {_COLUMNS}
+        """,
+        session_id,
+        user_id,
+        family_id,
+        token_hash,
+        device_name,
+        ip_address,
+        expires_at,
+    )
+    return _row(record)
+
+
+async def select_session_by_hash_for_update(conn: Conn, token_hash: bytes) -> SessionRow | None:
+    """The token's row, revoked or not, locked until the transaction ends (SELECT ... FOR
+    UPDATE), so two concurrent refreshes of one token are serialised."""
+    record = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE", token_hash
+    )
+    return _row(record) if record else None
+
+
+async def update_session_rotated(conn: Conn, session_id: uuid.UUID, now: datetime) -> None:
+    await conn.execute(
+        """
+        UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = 'rotated', last_used_at = $2
+         WHERE id = $1
+        """,
+        session_id,
+        now,
+    )
+
+
+async def revoke_family(conn: Conn, family_id: uuid.UUID, now: datetime, reason: str) -> int:
+    status = await conn.execute(
+        """
+        UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3
+         WHERE family_id = $1 AND revoked_at IS NULL
+        """,
+        family_id,
+        now,
+        reason,
+    )
+    return int(status.split()[-1])
+
+
+async def revoke_user_sessions(conn: Conn, user_id: UserId, now: datetime, reason: str) -> int:
+    """Revokes every active token of the user; returns how many."""
+    status = await conn.execute(
+        """
+        UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+        """,
+        user_id,
+        now,
+        reason,
+    )
+    return int(status.split()[-1])
+
+
+async def list_active_sessions(conn: Conn, user_id: UserId, now: datetime) -> list[SessionRow]:
+    records = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM refresh_tokens
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+         ORDER BY created_at DESC, id DESC
+        """,
+        user_id,
+        now,
+    )
+    return [_row(r) for r in records]
+
+
+async def select_active_session(
+    conn: Conn, *, user_id: UserId, session_id: uuid.UUID, now: datetime
+) -> SessionRow | None:
+    record = await conn.fetchrow(
+        f"""
+        SELECT {_COLUMNS} FROM refresh_tokens
+         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3
+        """,
+        session_id,
+        user_id,
+        now,
+    )
+    return _row(record) if record else None
+
+
+async def delete_expired_sessions(conn: Conn, older_than: datetime) -> int:
+    status = await conn.execute("DELETE FROM refresh_tokens WHERE expires_at < $1", older_than)
+    return int(status.split()[-1])
