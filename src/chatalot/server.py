@@ -37,6 +37,8 @@ from chatalot.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from chatalot.security.passwords import PasswordHasher
 from chatalot.security.tokens import JwtKeys, KeyLoadError, TokenService
 from chatalot.services import instance_settings, suspensions
+from chatalot.jobs import Jobs
+from chatalot.services.maintenance import hourly_cleanup
 from chatalot.services.startup import load_state, prepare_instance, reload_instance_settings
 
 log = logging.getLogger("chatalot_server")
@@ -168,6 +170,8 @@ async def run_server(settings: Settings) -> None:
         await provisioned.release()
         sock.close()
         raise
+    jobs = Jobs()
+    jobs.every("hourly_cleanup", 3600, lambda: hourly_cleanup(ctx), first_after=60)
     app = create_app(ctx)
     config = uvicorn.Config(
         app,
@@ -186,6 +190,7 @@ async def run_server(settings: Settings) -> None:
         log.info("Listening on %s", settings.listen)
         await server.serve(sockets=[sock])
     finally:
+        await jobs.stop()
         await listener.stop()
         await ctx.limiter.close()
         passwords.close()

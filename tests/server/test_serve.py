@@ -215,3 +215,14 @@ def test_listen_address_in_use(tmp_path: Path) -> None:
         result = run_cli(tmp_path, env, "serve")
     assert result.returncode == 1
     assert f"LISTEN_ADDR: cannot listen on 127.0.0.1:{port}" in result.stdout
+
+
+def test_unreadable_jwt_key_is_one_sentence(tmp_path: Path) -> None:
+    """A key pair that cannot be loaded stops startup naming the variable and the file."""
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "jwt_public.pem").write_text("not a key")
+    env = base_env(DATABASE_URL="postgres://u@127.0.0.1:1/x", CHATALOT_ENV="dev")
+    result = run_cli(tmp_path, env, "serve")
+    assert result.returncode == 1
+    assert "JWT_PRIVATE_KEY_PATH: cannot read secrets/jwt_private.pem" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr

@@ -43,13 +43,15 @@ async def insert_session(
     token_hash: bytes,
     device_name: str | None,
     ip_address: str | None,
+    created_at: datetime,
     expires_at: datetime,
 ) -> SessionRow:
     record = await conn.fetchrow(
         f"""
         INSERT INTO refresh_tokens
-               (id, user_id, family_id, token_hash, device_name, ip_address, expires_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+               (id, user_id, family_id, token_hash, device_name, ip_address, created_at,
+                expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      RETURNING {_COLUMNS}
         """,
         session_id,
@@ -58,6 +60,7 @@ async def insert_session(
         token_hash,
         device_name,
         ip_address,
+        created_at,
         expires_at,
     )
     return _row(record)

@@ -8,11 +8,17 @@ from __future__ import annotations
 import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from chatalot.errors import ServiceUnavailable
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +34,14 @@ PRODUCTION = Argon2Params()
 
 
 class PasswordHasher:
-    def __init__(self, params: Argon2Params = PRODUCTION, workers: int | None = None) -> None:
+    """``max_pending`` bounds the queue: past it, new hashing requests are refused at once with
+    ServiceUnavailable (503) instead of piling up behind a login storm."""
+
+    def __init__(
+        self, params: Argon2Params = PRODUCTION, workers: int | None = None, max_pending: int = 64
+    ) -> None:
+        self._pending = 0
+        self._max_pending = max_pending
         self._hasher = _Argon2(
             time_cost=params.time_cost,
             memory_cost=params.memory_cost_kib,
@@ -43,12 +56,20 @@ class PasswordHasher:
         self._dummy = self._hasher.hash("dummy password for timing equalisation")
 
     async def hash(self, password: str) -> str:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._hasher.hash, password)
+        return await self._run(self._hasher.hash, password)
 
     async def verify(self, stored_hash: str, password: str) -> bool:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._verify_sync, stored_hash, password)
+        return await self._run(self._verify_sync, stored_hash, password)
+
+    async def _run(self, func: Callable[..., _T], *args: str) -> _T:
+        if self._pending >= self._max_pending:
+            raise ServiceUnavailable("the server is busy signing people in, try again shortly")
+        self._pending += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._pool, func, *args)
+        finally:
+            self._pending -= 1
 
     async def verify_dummy(self, password: str) -> None:
         """Spend the time of one verification (unknown user: same timing as a wrong password)."""

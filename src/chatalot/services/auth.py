@@ -83,6 +83,7 @@ async def start_session(
         token_hash=token_hash,
         device_name=meta.device_name,
         ip_address=meta.ip,
+        created_at=now,
         expires_at=now + timedelta(seconds=REFRESH_TOKEN_SECONDS),
     )
     access = ctx.tokens.issue_access_token(

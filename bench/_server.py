@@ -1,0 +1,65 @@
+"""Start a real `chatalot serve` (embedded PostgreSQL, fresh data dir) for a benchmark."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(extra_env: dict[str, str] | None = None, cpu: str | None = "0") -> Iterator[str]:
+    """Yields the base URL of a fresh server; stops it and removes its data afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix="chatalot-bench-"))
+    workdir.chmod(0o755)
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", tempfile.gettempdir()),
+        "LISTEN_ADDR": f"127.0.0.1:{port}",
+        "CHATALOT_MIGRATIONS_DIR": str(ROOT / "migrations"),
+        "REGISTRATION_MODE": "open",
+        "CHATALOT_LOG_LEVEL": "warning",
+        **(extra_env or {}),
+    }
+    command = [sys.executable, "-m", "chatalot", "serve"]
+    if cpu is not None and shutil.which("taskset"):
+        command = ["taskset", "-c", cpu, *command]
+    log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/health", timeout=1) as r:  # noqa: S310
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit((workdir / "server.log").read_text())
+            time.sleep(0.05)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        log.close()
+        shutil.rmtree(workdir, ignore_errors=True)

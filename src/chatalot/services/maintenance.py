@@ -1,0 +1,40 @@
+"""Periodic clean-up of security data: refresh tokens expired for more than 7 days, failed-login
+counters idle for a day, and audit entries older than 90 days (the original's retention).
+Each step is one idempotent DELETE, so several server processes may run it at once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from chatalot.context import Ctx
+from chatalot.repositories import audit as audit_repo
+from chatalot.repositories import lockouts as lockouts_repo
+from chatalot.repositories import sessions as sessions_repo
+
+log = logging.getLogger("chatalot_server")
+
+REFRESH_TOKEN_GRACE = timedelta(days=7)
+LOCKOUT_IDLE = timedelta(days=1)
+AUDIT_RETENTION = timedelta(days=90)
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupReport:
+    refresh_tokens: int
+    lockouts: int
+    audit_entries: int
+
+
+async def hourly_cleanup(ctx: Ctx) -> CleanupReport:
+    now = ctx.clock.now()
+    async with ctx.db.transaction("hourly_cleanup") as tx:
+        tokens = await sessions_repo.delete_expired_sessions(tx.conn, now - REFRESH_TOKEN_GRACE)
+        lockouts = await lockouts_repo.delete_stale_lockouts(tx.conn, now - LOCKOUT_IDLE)
+        audit = await audit_repo.delete_audit_older_than(tx.conn, now - AUDIT_RETENTION)
+    if tokens:
+        log.info("Cleaned up %d expired refresh tokens", tokens)
+    if audit:
+        log.info("Cleaned up %d audit log entries older than 90 days", audit)
+    return CleanupReport(refresh_tokens=tokens, lockouts=lockouts, audit_entries=audit)
