@@ -114,12 +114,11 @@ async def storm(url: str, clients: int, seconds: float) -> None:
         f"  logins: {len(logins) / seconds:.1f}/s, latency p50 {statistics.median(logins):.0f} ms,"
         f" p99 {percentile(logins, 0.99):.0f} ms (n={len(logins)})"
     )
-    print(
-        f"  GET /api/health idle:   p50 {statistics.median(idle):.1f} ms, p99 {percentile(idle, 0.99):.1f} ms (n={len(idle)})"
-    )
-    print(
-        f"  GET /api/health storm:  p50 {statistics.median(busy):.1f} ms, p99 {percentile(busy, 0.99):.1f} ms (n={len(busy)})"
-    )
+    for name, values in (("idle", idle), ("storm", busy)):
+        print(
+            f"  GET /api/health {name:6} p50 {statistics.median(values):.1f} ms,"
+            f" p99 {percentile(values, 0.99):.1f} ms (n={len(values)})"
+        )
 
 
 def main() -> None:

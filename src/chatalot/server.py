@@ -33,11 +33,11 @@ from chatalot.db.migrate import MigrationPrivileges, discover, run_migrations
 from chatalot.db.notify import NotificationListener
 from chatalot.db.pool import DatabaseStartupError, missing_privileges_message, open_pool
 from chatalot.db.provision import ProvisionedDatabase, provision_database
+from chatalot.jobs import Jobs
 from chatalot.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from chatalot.security.passwords import PasswordHasher
 from chatalot.security.tokens import JwtKeys, KeyLoadError, TokenService
 from chatalot.services import instance_settings, suspensions
-from chatalot.jobs import Jobs
 from chatalot.services.maintenance import hourly_cleanup
 from chatalot.services.startup import load_state, prepare_instance, reload_instance_settings
 

@@ -168,10 +168,10 @@ def test_key_files(tmp_path: Path) -> None:
     service.verify_access_token(
         service.issue_access_token(user_id=USER, username="a", is_admin=False, is_owner=False)
     )
-    with pytest.raises(KeyLoadError, match="^JWT_PRIVATE_KEY_PATH: cannot read"):
+    with pytest.raises(KeyLoadError, match=r"^JWT_PRIVATE_KEY_PATH: cannot read"):
         JwtKeys.load(tmp_path / "missing.pem", public)
     (tmp_path / "junk.pem").write_text("not a key")
-    with pytest.raises(KeyLoadError, match="^JWT_PUBLIC_KEY_PATH: .* is not a PEM-encoded key"):
+    with pytest.raises(KeyLoadError, match=r"^JWT_PUBLIC_KEY_PATH: .* is not a PEM-encoded key"):
         JwtKeys.load(private, tmp_path / "junk.pem")
 
 

@@ -49,7 +49,7 @@ def code_for(secret: bytes, when: datetime) -> str:
 def verify_code(secret: bytes, code: str, when: datetime) -> bool:
     """Constant-time check against the current step and one step either side."""
     code = code.strip().replace(" ", "")
-    if len(code) != DIGITS or not code.isdigit():
+    if len(code) != DIGITS or not code.isascii() or not code.isdigit():
         return False
     counter = int(when.timestamp()) // STEP
     matched = False

@@ -35,6 +35,7 @@ from chatalot.repositories.users import UserRow
 from chatalot.security import codes, totp
 from chatalot.security.tokens import REFRESH_TOKEN_SECONDS, new_refresh_token, refresh_token_hash
 from chatalot.services import lockout
+from chatalot.services import totp as totp_service
 from chatalot.services.actor import RequestMeta
 from chatalot.services.audit import record_audit
 from chatalot.services.validation import (
@@ -258,9 +259,9 @@ async def _second_factor(
 
 
 def _totp_secret(ctx: Ctx, user: UserRow) -> bytes | None:
-    if user.totp_secret is None or ctx.settings.totp_encryption_key is None:
+    if user.totp_secret is None:
         return None
-    return totp.decrypt_secret(ctx.settings.totp_encryption_key, bytes(user.totp_secret))
+    return totp.decrypt_secret(totp_service.encryption_key(ctx), bytes(user.totp_secret))
 
 
 # -- refresh -------------------------------------------------------------------------------
