@@ -138,3 +138,9 @@ async def test_good_json_passes(test_client: httpx.AsyncClient) -> None:
     response = await test_client.post("/api/_test/echo", json={"name": "x", "count": 2})
     assert response.status_code == 200
     assert response.json() == {"name": "x", "count": 2}
+
+
+async def test_missing_body_is_named(test_client: httpx.AsyncClient) -> None:
+    """A required JSON body that is absent says so."""
+    response = await test_client.post("/api/_test/echo")
+    assert assert_error(response, 400, "validation_error") == "request body is required"

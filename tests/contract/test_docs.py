@@ -31,3 +31,23 @@ def test_every_error_code_is_documented() -> None:
     text = (DOCS / "errors.md").read_text()
     rows = set(re.findall(r"^\| `([a-z_]+)` \|", text, flags=re.MULTILINE))
     assert rows == {code.value for code in ErrorCode}
+
+
+def test_every_route_is_documented(ctx: object) -> None:
+    """docs/api.md lists exactly the server's /api routes (method and path)."""
+    from chatalot.app import create_litestar
+
+    app = create_litestar(ctx)  # type: ignore[arg-type]
+    routes = set()
+    for route in app.routes:
+        if not route.path.startswith("/api") or route.path.startswith("/api/openapi"):
+            continue
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+        for method in getattr(route, "methods", set()):
+            if method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                routes.add((method, path))
+    text = (DOCS / "api.md").read_text()
+    documented = set(
+        re.findall(r"^\| (GET|POST|PUT|PATCH|DELETE) \| `([^`]+)` \|", text, flags=re.MULTILINE)
+    )
+    assert routes == documented

@@ -110,6 +110,8 @@ def _validation_message(exc: ValidationException) -> str:
             missing = _MISSING_FIELD.search(text)
             if missing:
                 return f"{missing.group(1)} is required"
+            if key == "data" and text.strip("'\"") == "data":
+                return "request body is required"
             if key and key != "data":
                 return f"{key}: {text}"
             return text

@@ -29,6 +29,7 @@ from chatalot.ids import uuid7
 from chatalot.repositories import feedback as feedback_repo
 from chatalot.repositories.feedback import FeedbackRow
 from chatalot.services.actor import Actor
+from chatalot.services.images import detect_image_type
 
 log = logging.getLogger("chatalot_server")
 
@@ -52,13 +53,6 @@ GITHUB_TIMEOUT_SECONDS = 10.0
 # Tests replace this (httpx.MockTransport) to see what would be sent to GitHub.
 github_transport: httpx.AsyncBaseTransport | None = None
 
-_IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
-
 
 @dataclass(frozen=True, slots=True)
 class FeedbackSubmission:
@@ -75,16 +69,6 @@ class FeedbackSubmission:
 class FeedbackResult:
     feedback_id: str
     issue_number: int | None
-
-
-def image_type(data: bytes) -> str | None:
-    """The image's MIME type from its first bytes, or None when it is not PNG/JPEG/GIF/WebP."""
-    for signature, mime in _IMAGE_SIGNATURES:
-        if data.startswith(signature):
-            return mime
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _has_control(text: str, allowed: str = "") -> bool:
@@ -120,7 +104,7 @@ def _validate(form: FeedbackSubmission) -> _Valid:
         raise Invalid("description must not contain control characters")
     mime = None
     if screenshot is not None:
-        mime = image_type(screenshot)
+        mime = detect_image_type(screenshot)
         if mime is None:
             raise Invalid("screenshot must be a PNG, JPEG, GIF or WebP image")
     return _Valid(title, description, category, screenshot, mime)
