@@ -76,13 +76,14 @@ async def test_me_without_token_is_401(client: httpx.AsyncClient) -> None:
 # -- PUT /api/account/password -------------------------------------------------------------
 
 
-async def test_change_password_replaces_hash_and_ends_all_sessions(
+async def test_change_password_replaces_hash_and_ends_other_sessions(
     client: httpx.AsyncClient, ctx: Ctx
 ) -> None:
-    """A password change answers 200 empty, revokes every refresh token and allows the new
-    password (only) to log in; audited as password_changed."""
+    """A password change answers 200 empty, revokes the refresh tokens of every other session
+    (the caller's own stays) and allows the new password (only) to log in; audited."""
     data = await register(client, "pwuser")
-    headers = bearer(data["access_token"])
+    other = await client.post("/api/auth/login", json={"username": "pwuser", "password": PASSWORD})
+    headers = bearer(other.json()["access_token"])
     response = await client.put(
         "/api/account/password",
         headers=headers,
@@ -92,6 +93,10 @@ async def test_change_password_replaces_hash_and_ends_all_sessions(
     assert response.content == b""
     refresh = await client.post("/api/auth/refresh", json={"refresh_token": data["refresh_token"]})
     assert refresh.status_code == 401
+    own = await client.post(
+        "/api/auth/refresh", json={"refresh_token": other.json()["refresh_token"]}
+    )
+    assert own.status_code == 200
     old = await client.post("/api/auth/login", json={"username": "pwuser", "password": PASSWORD})
     assert old.status_code == 401
     new = await client.post(

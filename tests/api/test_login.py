@@ -237,7 +237,15 @@ async def test_sessions_list_and_revoke(client: httpx.AsyncClient, ctx: Ctx) -> 
     sessions = (await client.get("/api/account/sessions", headers=headers)).json()
     assert sessions[0]["device_name"] == "Safari on macOS"
     assert sessions[1]["device_name"].startswith("python-httpx/")  # unknown UA: its first 50 chars
-    assert set(sessions[0]) == {"id", "device_name", "ip_address", "created_at", "expires_at"}
+    assert set(sessions[0]) == {
+        "id",
+        "device_name",
+        "ip_address",
+        "created_at",
+        "expires_at",
+        "current",
+    }
+    assert [s["current"] for s in sessions] == [False, True]
     assert sessions[0]["ip_address"] == "127.0.0.1"
     gone = await client.delete(f"/api/account/sessions/{sessions[0]['id']}", headers=headers)
     assert gone.status_code == 200 and gone.content == b""
@@ -258,3 +266,47 @@ async def test_sessions_list_and_revoke(client: httpx.AsyncClient, ctx: Ctx) -> 
     out = await client.post("/api/account/logout-all", headers=headers, json={})
     assert out.json() == {"revoked_count": 1}
     assert (await client.get("/api/account/sessions", headers=headers)).json() == []
+
+
+async def test_password_change_keeps_only_the_callers_session(client: httpx.AsyncClient) -> None:
+    """Changing the password ends the other devices' sessions and keeps the caller's."""
+    first = await register(client, "changer")
+    second = await login(client, "changer")
+    response = await client.put(
+        "/api/account/password",
+        json={"current_password": PASSWORD, "new_password": "Brand-New-Pass-2"},
+        headers=bearer(second.json()["access_token"]),
+    )
+    assert response.status_code == 200, response.text
+    mine = await client.post(
+        "/api/auth/refresh", json={"refresh_token": second.json()["refresh_token"]}
+    )
+    theirs = await client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert mine.status_code == 200
+    assert theirs.status_code == 401
+
+
+async def test_recovery_has_its_own_lockout(client: httpx.AsyncClient, ctx: Ctx) -> None:
+    """Ten wrong recovery codes lock recovery for that name (429) without touching login."""
+    data = await register(client, "forgetful")
+    body = {
+        "username": "forgetful",
+        "recovery_code": "AAAA-BBBB-CCCC-DDDD",
+        "new_password": "N3w-Password!",
+    }
+    for _ in range(10):
+        wrong = await client.post("/api/auth/recover", json=body)
+        assert wrong.status_code == 400
+        assert wrong.json()["error"]["message"] == "invalid username or recovery code"
+    locked = await client.post(
+        "/api/auth/recover", json={**body, "recovery_code": data["recovery_code"]}
+    )
+    assert locked.status_code == 429
+    assert locked.json()["error"]["message"].startswith("too many attempts — try again in ")
+    assert (await login(client, "forgetful")).status_code == 200
+    assert isinstance(ctx.clock, FakeClock)
+    ctx.clock.advance(15 * 60 + 1)
+    ok = await client.post(
+        "/api/auth/recover", json={**body, "recovery_code": data["recovery_code"]}
+    )
+    assert ok.status_code == 200

@@ -191,3 +191,16 @@ def test_verified_token_cache(service: TokenService) -> None:
     with pytest.raises(InvalidToken):
         small.verify_access_token(tokens[-1])
     assert tokens[-1] not in small._cache
+
+
+def test_session_claim(service: TokenService) -> None:
+    """The optional sid claim names the refresh chain; a malformed one is refused."""
+    sid = uuid.uuid4()
+    token = service.issue_access_token(
+        user_id=USER, username="a", is_admin=False, is_owner=False, session_id=sid
+    )
+    assert service.verify_access_token(token).session_id == sid
+    plain = service.issue_access_token(user_id=USER, username="a", is_admin=False, is_owner=False)
+    assert service.verify_access_token(plain).session_id is None
+    with pytest.raises(InvalidToken):
+        service.verify_access_token(sign(service, claims(sid="nope")))

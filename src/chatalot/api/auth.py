@@ -49,4 +49,5 @@ async def provide_actor(request: Request[Any, Any, Any], ctx: CtxDep) -> Actor:
         is_admin=claims.is_admin,
         is_owner=claims.is_owner,
         meta=request_meta(request),
+        session_id=claims.session_id,
     )

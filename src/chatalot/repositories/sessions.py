@@ -99,16 +99,26 @@ async def revoke_family(conn: Conn, family_id: uuid.UUID, now: datetime, reason:
     return int(status.split()[-1])
 
 
-async def revoke_user_sessions(conn: Conn, user_id: UserId, now: datetime, reason: str) -> int:
-    """Revokes every active token of the user; returns how many."""
+async def revoke_user_sessions(
+    conn: Conn,
+    user_id: UserId,
+    now: datetime,
+    reason: str,
+    *,
+    keep_family: uuid.UUID | None = None,
+) -> int:
+    """Revokes every active token of the user (except the chain ``keep_family``); returns how
+    many."""
     status = await conn.execute(
         """
         UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3
          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+           AND ($4::uuid IS NULL OR family_id <> $4)
         """,
         user_id,
         now,
         reason,
+        keep_family,
     )
     return int(status.split()[-1])
 

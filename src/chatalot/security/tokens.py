@@ -44,6 +44,7 @@ class AccessClaims:
     issued_at: int
     expires_at: int
     token_id: uuid.UUID
+    session_id: uuid.UUID | None = None  # our extra claim "sid": the refresh chain it came from
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +105,18 @@ class TokenService:
         self._cache_size = cache_size
 
     def issue_access_token(
-        self, *, user_id: uuid.UUID, username: str, is_admin: bool, is_owner: bool
+        self,
+        *,
+        user_id: uuid.UUID,
+        username: str,
+        is_admin: bool,
+        is_owner: bool,
+        session_id: uuid.UUID | None = None,
     ) -> str:
+        """``session_id`` (claim ``sid``, ours) names the refresh chain, so actions such as a
+        password change can end every session except the caller's."""
         now = int(self._clock.now().timestamp())
-        claims = {
+        claims: dict[str, object] = {
             "sub": str(user_id),
             "username": username,
             "is_admin": is_admin,
@@ -117,6 +126,8 @@ class TokenService:
             "jti": str(uuid.uuid4()),
             "aud": AUDIENCE,
         }
+        if session_id is not None:
+            claims["sid"] = str(session_id)
         return jwt.encode(claims, self._keys.private_key, algorithm="EdDSA")
 
     def verify_access_token(self, token: str) -> AccessClaims:
@@ -174,6 +185,13 @@ def _claims(claims: dict[str, object], *, now: int) -> AccessClaims:
     is_admin, is_owner = claims.get("is_admin", False), claims.get("is_owner", False)
     if not isinstance(is_admin, bool) or not isinstance(is_owner, bool):
         raise InvalidToken
+    sid = claims.get("sid")
+    try:
+        session_id = uuid.UUID(sid) if isinstance(sid, str) else None
+    except ValueError:
+        raise InvalidToken from None
+    if sid is not None and session_id is None:
+        raise InvalidToken
     return AccessClaims(
         user_id=user_id,
         username=username,
@@ -182,6 +200,7 @@ def _claims(claims: dict[str, object], *, now: int) -> AccessClaims:
         issued_at=iat,
         expires_at=exp,
         token_id=token_id,
+        session_id=session_id,
     )
 
 

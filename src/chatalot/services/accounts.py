@@ -103,8 +103,8 @@ async def _locked_unchanged_user(conn: Conn, user: UserRow, wrong_message: str) 
 
 
 async def change_password(ctx: Ctx, actor: Actor, current_password: str, new_password: str) -> None:
-    """Replaces the password hash and ends every session of the user (their refresh tokens;
-    an access token cannot say which session it belongs to, so the caller's goes too)."""
+    """Replaces the password hash and ends every other session of the user; the caller's own
+    session (the refresh chain its token names) stays signed in."""
     wrong = "current password is incorrect"
     user = await _verify_password(ctx, actor, current_password, wrong)
     validate_password(new_password)
@@ -113,7 +113,7 @@ async def change_password(ctx: Ctx, actor: Actor, current_password: str, new_pas
         await _locked_unchanged_user(tx.conn, user, wrong)
         await users_repo.update_password_hash(tx.conn, user.id, new_hash)
         await sessions_repo.revoke_user_sessions(
-            tx.conn, user.id, ctx.clock.now(), "password_changed"
+            tx.conn, user.id, ctx.clock.now(), "password_changed", keep_family=actor.session_id
         )
         await lockout.clear(tx.conn, REAUTH_SCOPE, str(user.id))
         await record_audit(tx.conn, "password_changed", user_id=user.id, meta=actor.meta)

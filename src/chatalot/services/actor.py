@@ -3,6 +3,7 @@ and the request, passed to every service function."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from chatalot.ids import UserId
@@ -27,6 +28,7 @@ class Actor:
     is_admin: bool
     is_owner: bool
     meta: RequestMeta = RequestMeta()
+    session_id: uuid.UUID | None = None  # the refresh chain the token came from (None: unknown)
 
 
 def device_name(user_agent: str | None) -> str | None:

@@ -76,11 +76,12 @@ async def start_session(
     """A new refresh token row (a new chain unless ``family_id``) and an access token."""
     token, token_hash = new_refresh_token()
     now = ctx.clock.now()
+    family_id = family_id or uuid4()
     await sessions_repo.insert_session(
         conn,
         session_id=uuid4(),
         user_id=user.id,
-        family_id=family_id or uuid4(),
+        family_id=family_id,
         token_hash=token_hash,
         device_name=meta.device_name,
         ip_address=meta.ip,
@@ -88,7 +89,11 @@ async def start_session(
         expires_at=now + timedelta(seconds=REFRESH_TOKEN_SECONDS),
     )
     access = ctx.tokens.issue_access_token(
-        user_id=user.id, username=user.username, is_admin=user.is_admin, is_owner=user.is_owner
+        user_id=user.id,
+        username=user.username,
+        is_admin=user.is_admin,
+        is_owner=user.is_owner,
+        session_id=family_id,
     )
     return TokenPair(access_token=access, refresh_token=token)
 

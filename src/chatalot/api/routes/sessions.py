@@ -23,6 +23,7 @@ async def list_sessions(ctx: CtxDep, actor: ActorDep) -> list[SessionOut]:
             ip_address=r.ip_address,
             created_at=rfc3339(r.created_at),
             expires_at=rfc3339(r.expires_at),
+            current=r.family_id == actor.session_id,
         )
         for r in rows
     ]

@@ -11,6 +11,7 @@ class SessionOut(msgspec.Struct):
     ip_address: str | None
     created_at: str
     expires_at: str
+    current: bool  # ours: the session the request's token belongs to
 
 
 class LogoutAllOut(msgspec.Struct):
