@@ -51,3 +51,15 @@ def test_every_route_is_documented(ctx: object) -> None:
         re.findall(r"^\| (GET|POST|PUT|PATCH|DELETE) \| `([^`]+)` \|", text, flags=re.MULTILINE)
     )
     assert routes == documented
+
+
+async def test_openapi_schema_is_served(client: object) -> None:
+    """The machine-readable API description builds and lists the auth routes."""
+    import httpx
+
+    assert isinstance(client, httpx.AsyncClient)
+    response = await client.get("/api/openapi/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert "/api/auth/login" in paths
+    assert "/api/admin/users" in paths

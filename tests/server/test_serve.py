@@ -60,6 +60,10 @@ async def test_fresh_checkout_starts_on_embedded_database_and_keeps_data(tmp_pat
     )
     assert connected < migrated < listening
     assert "generated a new Ed25519 JWT key pair" in log
+    assert (
+        "Instance settings: max_messages_cache=500, max_pins_per_channel=50, e2e_enabled=true"
+        in log
+    )
     assert "wrote a new TOTP_ENCRYPTION_KEY" in log
     assert f"Applied {len(discover(MIGRATIONS_DIR))} migration(s)" in log
     assert "Server shut down gracefully" in log
@@ -226,3 +230,42 @@ def test_unreadable_jwt_key_is_one_sentence(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "JWT_PRIVATE_KEY_PATH: cannot read secrets/jwt_private.pem" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+async def test_accounts_work_on_a_real_server(pg: PgServer, empty_db: str, tmp_path: Path) -> None:
+    """On a real process (uvicorn, production Argon2id): the first user registers and is
+    owner, logs in, reads their profile, and an admin setting shows in /api/auth/config."""
+    import httpx
+
+    from tests.support.auth import PASSWORD, register_body
+
+    env = base_env(DATABASE_URL=pg.url(empty_db).dsn, CHATALOT_ENV="dev")
+    server = start_server(tmp_path, env)
+    try:
+        server.wait_healthy()
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            registered = await http.post("/api/auth/register", json=register_body("firstboss"))
+            assert registered.status_code == 200, registered.text
+            assert registered.json()["user"]["is_owner"] is True
+            login = await http.post(
+                "/api/auth/login", json={"username": "FirstBoss", "password": PASSWORD}
+            )
+            assert login.status_code == 200
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            me = await http.get("/api/account/me", headers=headers)
+            assert me.json()["username"] == "firstboss"
+            changed = await http.put(
+                "/api/admin/settings", json={"registration_mode": "closed"}, headers=headers
+            )
+            assert changed.status_code == 200, changed.text
+            config = await http.get("/api/auth/config")
+            assert config.json()["registration_mode"] == "closed"
+            assert registered.headers["x-content-type-options"] == "nosniff"
+    finally:
+        assert server.stop() == 0, server.log
+    conn = await asyncpg.connect(pg.url(empty_db).dsn)
+    try:
+        stored = await conn.fetchval("SELECT password_hash FROM users")
+    finally:
+        await conn.close()
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
