@@ -366,6 +366,7 @@ async def test_profile_wrong_types(client: httpx.AsyncClient, ctx: Ctx, body: An
 async def test_profile_of_deleted_account_is_404(client: httpx.AsyncClient, ctx: Ctx) -> None:
     """A token whose account is gone gets the original's 404 user not found."""
     user = await make_user(ctx)
+    await client.get("/api/account/sessions", headers=user.headers)  # token seen: cached
     await execute(ctx, "DELETE FROM users WHERE id = $1", user.id)
     response = await client.put("/api/account/profile", headers=user.headers, json={"bio": "x"})
     assert error(response) == (404, "not_found", "user not found")
@@ -578,6 +579,7 @@ async def test_preferences_legacy_non_object_is_replaced(
 async def test_preferences_of_deleted_account_is_404(client: httpx.AsyncClient, ctx: Ctx) -> None:
     """Saving preferences for an account that is gone is a 404, not a foreign-key 500."""
     user = await make_user(ctx)
+    await client.get("/api/account/sessions", headers=user.headers)  # token seen: cached
     await execute(ctx, "DELETE FROM users WHERE id = $1", user.id)
     response = await client.put(
         "/api/account/preferences", headers=user.headers, json={"preferences": {"a": 1}}

@@ -411,6 +411,7 @@ async def test_upload_needs_a_token(client: httpx.AsyncClient) -> None:
 async def test_upload_for_deleted_account(client: httpx.AsyncClient, ctx: Ctx) -> None:
     """A token whose account is gone gets 404 user not found and nothing is stored."""
     user = await make_user(ctx)
+    await client.get("/api/account/sessions", headers=user.headers)  # token seen: cached
     async with ctx.db.connection() as conn:
         await conn.execute("DELETE FROM users WHERE id = $1", user.id)
     response = await upload(client, user, PNG)

@@ -117,6 +117,7 @@ async def test_block_bad_bodies(client: httpx.AsyncClient, ctx: Ctx, body: Any) 
 async def test_block_from_deleted_account(client: httpx.AsyncClient, ctx: Ctx) -> None:
     """A token whose account is gone cannot write a block (404, not a foreign-key 500)."""
     me, target = await make_user(ctx), await make_user(ctx)
+    await client.get("/api/account/sessions", headers=me.headers)  # token seen: cached
     async with ctx.db.connection() as conn:
         await conn.execute("DELETE FROM users WHERE id = $1", me.id)
     response = await client.post(

@@ -310,3 +310,22 @@ async def test_recovery_has_its_own_lockout(client: httpx.AsyncClient, ctx: Ctx)
         "/api/auth/recover", json={**body, "recovery_code": data["recovery_code"]}
     )
     assert ok.status_code == 200
+
+
+async def test_token_of_a_deleted_account_is_refused(client: httpx.AsyncClient, ctx: Ctx) -> None:
+    """A token whose account disappeared without this process hearing of it (another process
+    deleted it, then this one restarted) is refused at its first use: 401."""
+    user = await make_user(ctx, "vanished")
+    async with ctx.db.transaction("delete_elsewhere") as tx:
+        await tx.conn.execute("DELETE FROM users WHERE id = $1", user.id)
+    response = await client.get("/api/account/sessions", headers=user.headers)
+    assert response.status_code == 401
+
+
+async def test_suspension_missed_by_memory_is_caught(client: httpx.AsyncClient, ctx: Ctx) -> None:
+    """A suspension this process never heard about is still enforced for a new token."""
+    user = await make_user(ctx, "sneaky")
+    async with ctx.db.transaction("suspend_elsewhere") as tx:
+        await tx.conn.execute("UPDATE users SET suspended_at = now() WHERE id = $1", user.id)
+    assert (await client.get("/api/account/sessions", headers=user.headers)).status_code == 401
+    assert ctx.suspensions.is_suspended(user.id)

@@ -13,6 +13,7 @@ from chatalot.api.deps import CtxDep
 from chatalot.errors import Unauthorized
 from chatalot.security.tokens import InvalidToken
 from chatalot.services.actor import Actor, RequestMeta, device_name
+from chatalot.services.token_check import check_account
 
 CLIENT_IP_KEY = "chatalot.client_ip"
 _BEARER = "Bearer "
@@ -37,11 +38,16 @@ async def provide_actor(request: Request[Any, Any, Any], ctx: CtxDep) -> Actor:
     header = request.headers.get("authorization", "")
     if not header.startswith(_BEARER):
         raise Unauthorized()
+    token = header[len(_BEARER) :]
+    first_sight = not ctx.tokens.is_cached(token)
     try:
-        claims = ctx.tokens.verify_access_token(header[len(_BEARER) :])
+        claims = ctx.tokens.verify_access_token(token)
     except InvalidToken:
         raise Unauthorized() from None
     if ctx.suspensions.is_suspended(claims.user_id):
+        raise Unauthorized()
+    if first_sight and not await check_account(ctx, claims.user_id):
+        ctx.tokens.forget(token)
         raise Unauthorized()
     return Actor(
         user_id=claims.user_id,  # type: ignore[arg-type]  # a verified UserId

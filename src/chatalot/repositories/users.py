@@ -182,3 +182,11 @@ async def consume_backup_code(conn: Conn, user_id: UserId, code_hash: str) -> bo
         code_hash,
     )
     return bool(status == "UPDATE 1")
+
+
+async def select_account_state(conn: Conn, user_id: UserId) -> tuple[bool, bool] | None:
+    """(exists, suspended) for the token check; None when there is no such user."""
+    record = await conn.fetchrow(
+        "SELECT suspended_at IS NOT NULL AS suspended FROM users WHERE id = $1", user_id
+    )
+    return (True, bool(record["suspended"])) if record else None

@@ -145,6 +145,13 @@ class TokenService:
             self._cache.popitem(last=False)
         return claims
 
+    def is_cached(self, token: str) -> bool:
+        """True when this token already passed full verification (and may be cached)."""
+        return token in self._cache
+
+    def forget(self, token: str) -> None:
+        self._cache.pop(token, None)
+
     def _verify_fully(self, token: str, now: int) -> AccessClaims:
         try:
             claims = jwt.decode(

@@ -51,3 +51,15 @@ class SuspensionRegistry:
 
 def notification_payload(user_id: UserId, suspended: bool) -> str:
     return f"{user_id}:{1 if suspended else 0}"
+
+
+async def account_usable(conn: Conn, registry: SuspensionRegistry, user_id: UserId) -> bool:
+    """The database's word on a token's account, asked once per new token: False when the
+    account was deleted or is suspended (the in-memory set is corrected to match). Catches what
+    the in-memory set cannot know after a restart, e.g. a deleted account's token."""
+    state = await users_repo.select_account_state(conn, user_id)
+    if state is None:
+        return False
+    _, suspended = state
+    registry.mark(user_id, suspended)
+    return not suspended
