@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from chatalot.db.database import Conn
+from chatalot.db.like import contains_pattern
 from chatalot.ids import UserId
 
 _ADMIN_USER_COLUMNS = (
@@ -43,17 +44,12 @@ class MembershipRow:
     role: str
 
 
-def escape_like(text: str) -> str:
-    """``text`` as a literal inside a LIKE/ILIKE pattern (escape character ``\\``)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 async def list_admin_users(
     conn: Conn, *, search: str | None, limit: int, offset: int
 ) -> list[AdminUserRow]:
     """Newest accounts first; ``search`` is matched literally (wildcards escaped), ignoring
     case, against username, display name and e-mail."""
-    pattern = f"%{escape_like(search)}%" if search else None
+    pattern = contains_pattern(search) if search else None
     records = await conn.fetch(
         f"""
         SELECT {_ADMIN_USER_COLUMNS} FROM users

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 from chatalot.db.database import Conn
+from chatalot.db.like import contains_pattern
 from chatalot.ids import UserId
 from chatalot.repositories.users import UserRow, user_row
 
@@ -13,29 +14,24 @@ from chatalot.repositories.users import UserRow, user_row
 _COLUMNS = ", ".join(f"u.{f.name}" for f in fields(UserRow))
 
 
-def like_pattern(text: str) -> str:
-    """``%text%`` for ILIKE with the wildcards in ``text`` escaped (matched literally)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-async def list_users_matching(conn: Conn, pattern: str, *, limit: int) -> list[UserRow]:
-    """Every user whose username or display name matches (ILIKE ``pattern``), by username."""
+async def list_users_matching(conn: Conn, query: str, *, limit: int) -> list[UserRow]:
+    """Every user whose username or display name contains ``query`` (any case, wildcards
+    matched literally), by username."""
     records = await conn.fetch(
         f"""
         SELECT {_COLUMNS} FROM users u
-         WHERE u.username ILIKE $1 OR u.display_name ILIKE $1
+         WHERE u.username ILIKE $1 ESCAPE '\\' OR u.display_name ILIKE $1 ESCAPE '\\'
          ORDER BY u.username, u.id
          LIMIT $2
         """,
-        pattern,
+        contains_pattern(query),
         limit,
     )
     return [user_row(r) for r in records]
 
 
 async def list_community_peers_matching(
-    conn: Conn, user_id: UserId, pattern: str, *, limit: int
+    conn: Conn, user_id: UserId, query: str, *, limit: int
 ) -> list[UserRow]:
     """Users (not ``user_id`` itself) who share at least one community with ``user_id`` and
     whose username or display name matches, by username."""
@@ -43,7 +39,7 @@ async def list_community_peers_matching(
         f"""
         SELECT {_COLUMNS} FROM users u
          WHERE u.id <> $1
-           AND (u.username ILIKE $2 OR u.display_name ILIKE $2)
+           AND (u.username ILIKE $2 ESCAPE '\\' OR u.display_name ILIKE $2 ESCAPE '\\')
            AND EXISTS (SELECT 1
                          FROM community_members mine
                          JOIN community_members theirs
@@ -53,7 +49,7 @@ async def list_community_peers_matching(
          LIMIT $3
         """,
         user_id,
-        pattern,
+        contains_pattern(query),
         limit,
     )
     return [user_row(r) for r in records]

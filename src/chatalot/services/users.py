@@ -32,12 +32,11 @@ async def search_users(ctx: Ctx, actor: Actor, query: str | None) -> list[UserRo
         raise Invalid("search query must be 2-256 characters")
     if "\x00" in query:
         return []  # no name contains NUL (PostgreSQL text cannot even hold one)
-    pattern = search_repo.like_pattern(query)
     async with ctx.db.connection() as conn:
         if actor.is_owner:
-            return await search_repo.list_users_matching(conn, pattern, limit=MAX_RESULTS)
+            return await search_repo.list_users_matching(conn, query, limit=MAX_RESULTS)
         return await search_repo.list_community_peers_matching(
-            conn, actor.user_id, pattern, limit=MAX_RESULTS
+            conn, actor.user_id, query, limit=MAX_RESULTS
         )
 
 
