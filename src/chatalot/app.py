@@ -9,18 +9,24 @@ from typing import Any
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 
 from chatalot.api.auth import provide_actor, provide_meta
 from chatalot.api.client_ip import ClientIpResolver
 from chatalot.api.errors import EXCEPTION_HANDLERS
+from chatalot.api.head import HeadAsGet
+from chatalot.api.input_guard import InputGuard
+from chatalot.api.json_body import ChatalotRequest
 from chatalot.api.middleware import ASGIApp, RequestLog, SecurityHeaders
+from chatalot.api.openapi import ApiContract, openapi_config
 from chatalot.api.ratelimit import RateLimit
 from chatalot.api.routes import all_handlers
 from chatalot.api.static import StaticSite
 from chatalot.context import Ctx
 
-MAX_REQUEST_BODY_BYTES = 110 * 1024 * 1024  # the original's global limit
+# Request bodies are read only up to this size unless a route sets its own
+# ``request_max_body_size`` (uploads do): JSON bodies are small, and a 50 MB body must not be
+# read and parsed on an unauthenticated route. The original allowed 110 MiB everywhere.
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
 
 log = logging.getLogger("chatalot_server")
 
@@ -44,23 +50,25 @@ def create_litestar(ctx: Ctx, extra_handlers: list[Any] | None = None) -> Litest
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
+        request_class=ChatalotRequest,
         cors_config=CORSConfig(
             allow_origins=list(ctx.settings.cors_origins),
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["content-type", "authorization"],
             allow_credentials=False,
         ),
-        openapi_config=OpenAPIConfig(
-            title="Chatalot", version=ctx.version, path="/api/openapi", render_plugins=[]
-        ),
+        openapi_config=openapi_config(ctx.version),
+        plugins=[ApiContract()],
         logging_config=None,
         debug=False,
     )
 
 
 def create_app(ctx: Ctx, extra_handlers: list[Any] | None = None) -> ASGIApp:
-    """The whole HTTP application: request log -> security headers -> rate limits -> Litestar."""
+    """The whole HTTP application: request log -> security headers -> rate limits -> input
+    guard -> HEAD as GET -> Litestar."""
     litestar = create_litestar(ctx, extra_handlers)
     resolver = ClientIpResolver(ctx.settings.trusted_proxies)
-    limited = RateLimit(litestar, ctx.limiter, resolver)  # type: ignore[arg-type]  # ASGI app
+    guarded = InputGuard(HeadAsGet(litestar))  # type: ignore[arg-type]  # an ASGI app
+    limited = RateLimit(guarded, ctx.limiter, resolver)
     return RequestLog(SecurityHeaders(limited))

@@ -95,6 +95,7 @@ class Settings:
     environment: Environment
     pool: PoolSettings = field(default_factory=PoolSettings)
     shutdown_timeout_secs: float = 10.0
+    rate_limits: bool = True  # CHATALOT_RATE_LIMITS=off (dev only): for fuzzing and load tests
 
     @property
     def embedded_database(self) -> bool:
@@ -144,6 +145,7 @@ class Settings:
             "CHATALOT_DB_ACQUIRE_TIMEOUT_SECS": _num(self.pool.acquire_timeout_secs),
             "CHATALOT_DB_CONNECT_RETRY_SECS": _num(self.pool.connect_retry_secs),
             "CHATALOT_SHUTDOWN_TIMEOUT_SECS": _num(self.shutdown_timeout_secs),
+            "CHATALOT_RATE_LIMITS": "on" if self.rate_limits else "off",
         }
         return out
 
@@ -183,6 +185,7 @@ KNOWN_VARIABLES: tuple[str, ...] = (
     "CHATALOT_DB_ACQUIRE_TIMEOUT_SECS",
     "CHATALOT_DB_CONNECT_RETRY_SECS",
     "CHATALOT_SHUTDOWN_TIMEOUT_SECS",
+    "CHATALOT_RATE_LIMITS",
 )
 
 
@@ -262,7 +265,19 @@ def load_settings(environ: Mapping[str, str], *, require_secrets: bool = True) -
         environment=environment,
         pool=pool,
         shutdown_timeout_secs=env.number("CHATALOT_SHUTDOWN_TIMEOUT_SECS", 10.0, low=0.0),
+        rate_limits=_rate_limits(env, environment),
     )
+
+
+def _rate_limits(env: _Env, environment: Environment) -> bool:
+    """CHATALOT_RATE_LIMITS: ``on`` (default) or ``off``; ``off`` only with CHATALOT_ENV=dev,
+    so that a production server never runs without its per-address limits."""
+    rate_limits = env.choice("CHATALOT_RATE_LIMITS", ("on", "off"), "on") == "on"
+    if not rate_limits and environment != "dev":
+        raise ConfigError(
+            "CHATALOT_RATE_LIMITS", "off is allowed only with CHATALOT_ENV=dev (for testing)"
+        )
+    return rate_limits
 
 
 _DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")

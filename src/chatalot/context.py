@@ -13,6 +13,7 @@ from chatalot.ratelimit import LocalRateLimiter, RateLimiter
 from chatalot.security.passwords import PasswordHasher
 from chatalot.security.tokens import TokenService
 from chatalot.services.instance_settings import InstanceSettingsCache
+from chatalot.services.revoked_sessions import RevokedSessions
 from chatalot.services.suspensions import SuspensionRegistry
 
 
@@ -23,6 +24,7 @@ class Ctx:
         "instance",
         "limiter",
         "passwords",
+        "revoked_sessions",
         "settings",
         "started_monotonic",
         "suspensions",
@@ -43,6 +45,7 @@ class Ctx:
         suspensions: SuspensionRegistry | None = None,
         instance: InstanceSettingsCache | None = None,
         limiter: RateLimiter | None = None,
+        revoked_sessions: RevokedSessions | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -54,6 +57,7 @@ class Ctx:
         self.suspensions = suspensions or SuspensionRegistry()
         self.instance = instance or InstanceSettingsCache()
         self.limiter = limiter or LocalRateLimiter()
+        self.revoked_sessions = revoked_sessions or RevokedSessions()
 
     @property
     def registration_mode(self) -> str:

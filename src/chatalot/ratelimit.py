@@ -67,6 +67,13 @@ class LocalRateLimiter(RateLimiter):
             del self._buckets[k]
 
 
+class UnlimitedRateLimiter(RateLimiter):
+    """Allows everything: CHATALOT_RATE_LIMITS=off (development only, e.g. for the fuzzer)."""
+
+    async def take(self, rule: BucketRule, key: str) -> Decision:
+        return Decision(True, 0)
+
+
 _LUA_TAKE = """
 local key = KEYS[1]
 local capacity = tonumber(ARGV[1])

@@ -34,10 +34,15 @@ from chatalot.db.notify import NotificationListener
 from chatalot.db.pool import DatabaseStartupError, missing_privileges_message, open_pool
 from chatalot.db.provision import ProvisionedDatabase, provision_database
 from chatalot.jobs import Jobs
-from chatalot.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
+from chatalot.ratelimit import (
+    LocalRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    UnlimitedRateLimiter,
+)
 from chatalot.security.passwords import PasswordHasher
 from chatalot.security.tokens import JwtKeys, KeyLoadError, TokenService
-from chatalot.services import instance_settings, suspensions
+from chatalot.services import instance_settings, revoked_sessions, suspensions
 from chatalot.services.maintenance import hourly_cleanup
 from chatalot.services.startup import load_state, prepare_instance, reload_instance_settings
 
@@ -125,6 +130,9 @@ def load_keys(settings: Settings) -> JwtKeys:
 
 
 def make_limiter(settings: Settings) -> RateLimiter:
+    if not settings.rate_limits:
+        log.warning("Rate limits are off (CHATALOT_RATE_LIMITS=off)")
+        return UnlimitedRateLimiter()
     if settings.redis_url:
         log.info("Rate limits are shared through Redis")
         return RedisRateLimiter(settings.redis_url)
@@ -157,6 +165,7 @@ async def run_server(settings: Settings) -> None:
         provisioned.url.dsn,
         {
             suspensions.CHANNEL: ctx.suspensions.on_notification,
+            revoked_sessions.CHANNEL: ctx.revoked_sessions.on_notification,
             instance_settings.CHANNEL: lambda _payload: _spawn(reload_instance_settings(ctx)),
         },
         on_reconnect=lambda: load_state(ctx),

@@ -12,6 +12,7 @@ from chatalot.context import Ctx
 from tests.support.auth import TestUser, make_user, register_body
 
 DEFAULTS = {
+    "allow_external_image_urls": "true",
     "e2e_enabled": "true",
     "max_messages_cache": "500",
     "max_pins_per_channel": "50",
@@ -121,6 +122,11 @@ async def test_registration_mode_change_takes_effect(client: httpx.AsyncClient, 
         ({"max_messages_cache": "9" * 5000}, "max_messages_cache must be a number"),
         ({"e2e_enabled": "yes"}, "e2e_enabled must be 'true' or 'false'"),
         (
+            {"allow_external_image_urls": "no"},
+            "allow_external_image_urls must be 'true' or 'false'",
+        ),
+        ({"allow_external_image_urls": False}, "allow_external_image_urls must be a string"),
+        (
             {"registration_mode": "everyone"},
             "registration_mode must be 'open', 'invite_only' or 'closed'",
         ),
@@ -185,3 +191,20 @@ async def test_plain_user_cannot_change_settings(client: httpx.AsyncClient, ctx:
         assert error(response, 403) == "forbidden"
     assert error(await client.get("/api/admin/settings", headers=plain.headers), 403) == "forbidden"
     assert await stored(ctx) == before
+
+
+async def test_allow_external_image_urls_is_stored_and_applied(
+    client: httpx.AsyncClient, ctx: Ctx
+) -> None:
+    """allow_external_image_urls defaults to "true" (no row), and "false" is stored, returned
+    and applied to this process at once."""
+    caller = await admin(ctx)
+    assert "allow_external_image_urls" not in await stored(ctx)
+    assert ctx.instance.values.allow_external_image_urls is True
+    response = await client.put(
+        "/api/admin/settings", json={"allow_external_image_urls": "false"}, headers=caller.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {**DEFAULTS, "allow_external_image_urls": "false"}
+    assert (await stored(ctx))["allow_external_image_urls"] == "false"
+    assert ctx.instance.values.allow_external_image_urls is False

@@ -265,7 +265,8 @@ async def test_sessions_list_and_revoke(client: httpx.AsyncClient, ctx: Ctx) -> 
     ).status_code == 404
     out = await client.post("/api/account/logout-all", headers=headers, json={})
     assert out.json() == {"revoked_count": 1}
-    assert (await client.get("/api/account/sessions", headers=headers)).json() == []
+    # the caller's own session ended too: its access token is refused at once
+    assert (await client.get("/api/account/sessions", headers=headers)).status_code == 401
 
 
 async def test_password_change_keeps_only_the_callers_session(client: httpx.AsyncClient) -> None:

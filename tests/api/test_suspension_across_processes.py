@@ -1,5 +1,6 @@
-"""Suspension (and deletion) takes effect on every server process at once: two app instances,
-each with its own pool, Ctx and notification listener, share one database (real commits)."""
+"""Suspension, deletion and ended sessions take effect on every server process at once: two app
+instances, each with its own pool, Ctx and notification listener, share one database (real
+commits)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from chatalot.db.notify import NotificationListener
 from chatalot.db.pool import open_pool
 from chatalot.security.passwords import PasswordHasher
 from chatalot.security.tokens import JwtKeys
-from chatalot.services import suspensions
+from chatalot.services import revoked_sessions, suspensions
 from tests.conftest import build_ctx
-from tests.support.auth import make_user
+from tests.support.auth import PASSWORD, bearer, make_user
 from tests.support.pg import PgServer
 
 pytestmark = pytest.mark.fresh_db
@@ -70,7 +71,11 @@ async def nodes(
                 clock=SystemClock(),
             )
             listener = NotificationListener(
-                url.dsn, {suspensions.CHANNEL: ctx.suspensions.on_notification}
+                url.dsn,
+                {
+                    suspensions.CHANNEL: ctx.suspensions.on_notification,
+                    revoked_sessions.CHANNEL: ctx.revoked_sessions.on_notification,
+                },
             )
             await listener.start()
             listeners.append(listener)
@@ -167,3 +172,24 @@ async def test_refused_suspension_notifies_nobody(nodes: tuple[Node, Node]) -> N
     await eventually(plain_refused_on_b)
     assert await status_on(b, other_admin.headers) == 200
     assert not b.ctx.suspensions.is_suspended(other_admin.id)
+
+
+async def test_ended_session_is_refused_on_the_other_process(nodes: tuple[Node, Node]) -> None:
+    """Logging out everywhere through A makes B refuse the session's access token, which B had
+    already verified and cached, within seconds."""
+    a, b = nodes
+    await make_user(a.ctx, "boss", is_admin=True, is_owner=True)
+    await make_user(a.ctx, "roamer")
+    login = await a.client.post(
+        "/api/auth/login", json={"username": "roamer", "password": PASSWORD}
+    )
+    headers = bearer(login.json()["access_token"])
+    assert await status_on(b, headers) == 200
+    response = await a.client.post("/api/account/logout-all", json={}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert await status_on(a, headers) == 401
+
+    async def refused_on_b() -> bool:
+        return await status_on(b, headers) == 401
+
+    await eventually(refused_on_b)

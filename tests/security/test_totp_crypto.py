@@ -34,35 +34,38 @@ def at(seconds: int) -> datetime:
 def test_rfc6238_sha1_vectors(unix_time: int, expected: str) -> None:
     """The RFC 6238 appendix B SHA-1 vectors, truncated to 6 digits (leading zeros kept)."""
     assert totp.code_for(RFC_SECRET, at(unix_time)) == expected
-    assert totp.verify_code(RFC_SECRET, expected, at(unix_time))
+    assert totp.verify_code(RFC_SECRET, expected, at(unix_time)) == unix_time // 30
 
 
 def test_one_step_of_skew_is_accepted_two_are_not() -> None:
-    """The previous and next 30 s codes are accepted; codes two steps away are refused."""
+    """The previous and next 30 s codes are accepted, and verify_code tells which step each
+    belongs to (so it can be used once); codes two steps away are refused."""
     now = at(1_700_000_015)
+    current = 1_700_000_015 // 30
     step = timedelta(seconds=30)
     for delta in (-1, 0, 1):
-        assert totp.verify_code(RFC_SECRET, totp.code_for(RFC_SECRET, now + delta * step), now)
+        code = totp.code_for(RFC_SECRET, now + delta * step)
+        assert totp.verify_code(RFC_SECRET, code, now) == current + delta
     for delta in (-2, 2):
         code = totp.code_for(RFC_SECRET, now + delta * step)
         assert code not in {totp.code_for(RFC_SECRET, now + d * step) for d in (-1, 0, 1)}
-        assert not totp.verify_code(RFC_SECRET, code, now)
+        assert totp.verify_code(RFC_SECRET, code, now) is None
 
 
 @pytest.mark.parametrize("bad", ["", "28708", "2870820", "28708a", "abcdef", "-28708"])
 def test_malformed_codes_are_refused(bad: str) -> None:
     """Wrong length or non-digits never match."""
-    assert not totp.verify_code(RFC_SECRET, bad, at(59))
+    assert totp.verify_code(RFC_SECRET, bad, at(59)) is None
 
 
 def test_full_width_digits_are_refused() -> None:
     """Full-width digits ('２８７０８２') are refused, not an exception."""
-    assert not totp.verify_code(RFC_SECRET, "２８７０８２", at(59))
+    assert totp.verify_code(RFC_SECRET, "２８７０８２", at(59)) is None
 
 
 def test_spaces_around_and_inside_a_code_are_ignored() -> None:
     """A code typed as '287 082' or with surrounding blanks still matches."""
-    assert totp.verify_code(RFC_SECRET, " 287 082 ", at(59))
+    assert totp.verify_code(RFC_SECRET, " 287 082 ", at(59)) == 1
 
 
 def test_new_secret_is_160_bits_and_base32_is_32_chars_unpadded() -> None:

@@ -13,10 +13,10 @@ from chatalot.api.deps import CtxDep
 from chatalot.errors import Unauthorized
 from chatalot.security.tokens import InvalidToken
 from chatalot.services.actor import Actor, RequestMeta, device_name
-from chatalot.services.token_check import check_account
+from chatalot.services.token_check import check_token
 
 CLIENT_IP_KEY = "chatalot.client_ip"
-_BEARER = "Bearer "
+_BEARER = "bearer "
 
 
 def request_meta(request: Request[Any, Any, Any]) -> RequestMeta:
@@ -36,9 +36,9 @@ async def provide_meta(request: Request[Any, Any, Any]) -> RequestMeta:
 
 async def provide_actor(request: Request[Any, Any, Any], ctx: CtxDep) -> Actor:
     header = request.headers.get("authorization", "")
-    if not header.startswith(_BEARER):
+    if header[: len(_BEARER)].lower() != _BEARER:  # the scheme is case-insensitive (RFC 9110)
         raise Unauthorized()
-    token = header[len(_BEARER) :]
+    token = header[len(_BEARER) :].strip()
     first_sight = not ctx.tokens.is_cached(token)
     try:
         claims = ctx.tokens.verify_access_token(token)
@@ -46,7 +46,9 @@ async def provide_actor(request: Request[Any, Any, Any], ctx: CtxDep) -> Actor:
         raise Unauthorized() from None
     if ctx.suspensions.is_suspended(claims.user_id):
         raise Unauthorized()
-    if first_sight and not await check_account(ctx, claims.user_id):
+    if claims.session_id is not None and ctx.revoked_sessions.is_revoked(claims.session_id):
+        raise Unauthorized()
+    if first_sight and not await check_token(ctx, claims):
         ctx.tokens.forget(token)
         raise Unauthorized()
     return Actor(

@@ -1,4 +1,6 @@
-"""SQL for failed-attempt counters (login, recovery, TOTP), shared by all server processes."""
+"""SQL for failed-attempt counters (login, recovery, TOTP, password re-entry), shared by all
+server processes, and the one read of ``refresh_tokens`` the lockout needs (the addresses an
+account signed in from). No policy here: see services/lockout.py."""
 
 from __future__ import annotations
 
@@ -95,3 +97,24 @@ async def delete_stale_lockouts(conn: Conn, older_than: datetime) -> int:
         older_than,
     )
     return int(status.split()[-1])
+
+
+MAX_RECENT_ADDRESSES = 1000
+
+
+async def list_recent_session_addresses(conn: Conn, *, username: str, since: datetime) -> list[str]:
+    """The distinct client addresses of the sessions (refresh tokens, revoked or not) of the
+    account named ``username`` (lower-cased) created after ``since``; at most 1000."""
+    records = await conn.fetch(
+        """
+        SELECT DISTINCT r.ip_address
+          FROM users u
+          JOIN refresh_tokens r ON r.user_id = u.id
+         WHERE lower(u.username) = $1 AND r.created_at > $2 AND r.ip_address IS NOT NULL
+         LIMIT $3
+        """,
+        username,
+        since,
+        MAX_RECENT_ADDRESSES,
+    )
+    return [r["ip_address"] for r in records]

@@ -39,6 +39,19 @@ async def lock_reporter(conn: Conn, reporter_id: UserId) -> None:
     )
 
 
+_TARGET_EXISTS = {
+    "user": "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)",
+    "message": "SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1)",
+    "file": "SELECT EXISTS (SELECT 1 FROM files WHERE id = $1)",
+}
+
+
+async def exists_report_target(conn: Conn, *, report_type: str, target_id: uuid.UUID) -> bool:
+    """Whether the user, message (deleted or not) or file ``target_id`` exists;
+    ``report_type`` must be one of "user", "message", "file"."""
+    return bool(await conn.fetchval(_TARGET_EXISTS[report_type], target_id))
+
+
 async def exists_pending_report(
     conn: Conn, *, reporter_id: UserId, report_type: str, target_id: uuid.UUID
 ) -> bool:

@@ -86,17 +86,42 @@ async def update_session_rotated(conn: Conn, session_id: uuid.UUID, now: datetim
     )
 
 
-async def revoke_family(conn: Conn, family_id: uuid.UUID, now: datetime, reason: str) -> int:
-    status = await conn.execute(
+SESSION_REVOKED_CHANNEL = "chatalot_session_revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """What a revocation ended: ``count`` active tokens, in the chains ``family_ids``."""
+
+    count: int
+    family_ids: list[uuid.UUID]
+
+
+async def _revoked(conn: Conn, records: list[Any], now: datetime) -> Revoked:
+    """Tells every server process (``pg_notify``, delivered only if the transaction commits)
+    which chains ended, so access tokens naming them stop working at once."""
+    family_ids = sorted({r["family_id"] for r in records})
+    if family_ids:
+        await conn.execute(
+            "SELECT pg_notify($1, f::text) FROM unnest($2::uuid[]) AS f",
+            SESSION_REVOKED_CHANNEL,
+            family_ids,
+        )
+    return Revoked(sum(1 for r in records if r["expires_at"] > now), family_ids)
+
+
+async def revoke_family(conn: Conn, family_id: uuid.UUID, now: datetime, reason: str) -> Revoked:
+    records = await conn.fetch(
         """
         UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3
          WHERE family_id = $1 AND revoked_at IS NULL
+     RETURNING family_id, expires_at
         """,
         family_id,
         now,
         reason,
     )
-    return int(status.split()[-1])
+    return await _revoked(conn, records, now)
 
 
 async def revoke_user_sessions(
@@ -106,21 +131,45 @@ async def revoke_user_sessions(
     reason: str,
     *,
     keep_family: uuid.UUID | None = None,
-) -> int:
-    """Revokes every active token of the user (except the chain ``keep_family``); returns how
-    many."""
-    status = await conn.execute(
+) -> Revoked:
+    """Revokes every token of the user not yet revoked (except the chain ``keep_family``);
+    ``count`` is how many of them had not expired."""
+    records = await conn.fetch(
         """
         UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3
-         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+         WHERE user_id = $1 AND revoked_at IS NULL
            AND ($4::uuid IS NULL OR family_id <> $4)
+     RETURNING family_id, expires_at
         """,
         user_id,
         now,
         reason,
         keep_family,
     )
-    return int(status.split()[-1])
+    return await _revoked(conn, records, now)
+
+
+async def exists_live_family(conn: Conn, family_id: uuid.UUID) -> bool:
+    """True while the chain has a token that was not revoked (rotation always leaves one)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM refresh_tokens"
+            " WHERE family_id = $1 AND revoked_at IS NULL)",
+            family_id,
+        )
+    )
+
+
+async def list_families_revoked_since(conn: Conn, since: datetime) -> list[uuid.UUID]:
+    """Chains ended (not merely rotated) since ``since``."""
+    records = await conn.fetch(
+        """
+        SELECT DISTINCT family_id FROM refresh_tokens
+         WHERE revoked_at > $1 AND revoked_reason <> 'rotated'
+        """,
+        since,
+    )
+    return [r["family_id"] for r in records]
 
 
 async def list_active_sessions(conn: Conn, user_id: UserId, now: datetime) -> list[SessionRow]:

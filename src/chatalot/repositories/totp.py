@@ -1,5 +1,6 @@
 """SQL for two-factor authentication state on the users table: the encrypted TOTP secret,
-the enabled flag and the hashed backup codes. No checks here: see services/totp.py."""
+the enabled flag, the hashed backup codes and the last accepted time step. No checks here: see
+services/totp.py."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from chatalot.ids import UserId
 
 
 async def update_totp_secret(conn: Conn, user_id: UserId, encrypted_secret: bytes) -> bool:
-    """Stores a new pending secret (2FA stays off until it is verified); True when the
-    user exists."""
+    """Stores a new pending secret (2FA stays off until it is verified) and forgets the last
+    accepted step (it belonged to the old secret); True when the user exists."""
     status = await conn.execute(
-        "UPDATE users SET totp_secret = $2, updated_at = now() WHERE id = $1",
+        """
+        UPDATE users SET totp_secret = $2, totp_last_step = NULL, updated_at = now()
+         WHERE id = $1
+        """,
         user_id,
         encrypted_secret,
     )
@@ -35,7 +39,7 @@ async def update_totp_disabled(conn: Conn, user_id: UserId) -> bool:
     """Turns 2FA off: the secret is removed and no backup codes remain."""
     status = await conn.execute(
         """
-        UPDATE users SET totp_enabled = FALSE, totp_secret = NULL,
+        UPDATE users SET totp_enabled = FALSE, totp_secret = NULL, totp_last_step = NULL,
                totp_backup_codes = '{}'::text[], updated_at = now()
          WHERE id = $1
         """,
@@ -54,3 +58,18 @@ async def update_totp_backup_codes(
         backup_code_hashes,
     )
     return bool(status == "UPDATE 1")
+
+
+async def update_totp_last_step(conn: Conn, user_id: UserId, step: int) -> bool:
+    """Records ``step`` as the last accepted TOTP time step, only if it is later than the one
+    recorded (atomic: of two requests with the same code, exactly one gets True)."""
+    accepted = await conn.fetchval(
+        """
+        UPDATE users SET totp_last_step = $2
+         WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)
+     RETURNING TRUE
+        """,
+        user_id,
+        step,
+    )
+    return bool(accepted)

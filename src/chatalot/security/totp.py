@@ -42,19 +42,29 @@ def _code_at(secret: bytes, counter: int) -> str:
     return str(value % 10**DIGITS).zfill(DIGITS)
 
 
+def step_at(when: datetime) -> int:
+    """The RFC 6238 time step (counter) that ``when`` falls in."""
+    return int(when.timestamp()) // STEP
+
+
 def code_for(secret: bytes, when: datetime) -> str:
-    return _code_at(secret, int(when.timestamp()) // STEP)
+    return _code_at(secret, step_at(when))
 
 
-def verify_code(secret: bytes, code: str, when: datetime) -> bool:
-    """Constant-time check against the current step and one step either side."""
+def verify_code(secret: bytes, code: str, when: datetime) -> int | None:
+    """The time step ``code`` belongs to (the current one or one step either side), or None.
+
+    Constant-time: every candidate step is compared. Callers must accept a step at most once
+    (remember the last accepted step per user), or a code seen once could be replayed while it
+    is still inside the window."""
     code = code.strip().replace(" ", "")
     if len(code) != DIGITS or not code.isascii() or not code.isdigit():
-        return False
-    counter = int(when.timestamp()) // STEP
-    matched = False
+        return None
+    counter = step_at(when)
+    matched: int | None = None
     for delta in range(-SKEW, SKEW + 1):
-        matched |= hmac.compare_digest(_code_at(secret, counter + delta), code)
+        if hmac.compare_digest(_code_at(secret, counter + delta), code):
+            matched = counter + delta  # the latest matching step wins
     return matched
 
 

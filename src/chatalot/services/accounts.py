@@ -2,10 +2,17 @@
 and deleting the account.
 
 Differences from the original, on purpose:
-- profile texts with control characters are refused (newline and tab are fine in a bio);
-- re-entering the password (password change, account deletion) counts failures like a login:
-  10 wrong passwords in 15 minutes lock those actions for 15 minutes (429), so a stolen access
-  token cannot be used to guess the password;
+- profile texts with control or invisible formatting characters (e.g. NUL, right-to-left
+  override) or combining marks stacked more than 4 deep are refused, each with a message that
+  says so (newline and tab are fine in a bio);
+- an avatar or banner URL on this server must have the exact shape of an uploaded image's
+  URL, and external ones can be turned off by the instance setting
+  ``allow_external_image_urls`` (services/validation.py ``validate_image_url``);
+- re-entering the password (password change, account deletion) counts failures like a login
+  (services/lockout.py: 10 wrong passwords in 15 minutes lock those actions from that address
+  for 15 minutes, 100 from all addresses lock them for addresses the account does not usually
+  use; 429), so a stolen access token cannot be used to guess the password, nor to lock the
+  owner out of changing it;
 - preferences must be a JSON object, at most 16 KB per request and 64 KB once merged;
 - the instance owner cannot delete their account (nobody could administer the instance);
 - deleting an account also deletes its DM channels whose other member is already gone, and
@@ -27,7 +34,6 @@ from chatalot.protocol.api.account import ProfileIn
 from chatalot.protocol.events import UserProfileUpdated
 from chatalot.repositories import accounts as accounts_repo
 from chatalot.repositories import preferences as preferences_repo
-from chatalot.repositories import sessions as sessions_repo
 from chatalot.repositories import users as users_repo
 from chatalot.repositories.accounts import KEEP, Keep, ProfileChanges
 from chatalot.repositories.users import UserRow
@@ -35,9 +41,12 @@ from chatalot.security import codes
 from chatalot.services import images, lockout
 from chatalot.services.actor import Actor
 from chatalot.services.audit import record_audit
+from chatalot.services.sessions import end_user_sessions
 from chatalot.services.validation import (
-    has_control_characters,
+    check_plain_text,
+    check_size,
     validate_display_name,
+    validate_image_url,
     validate_password,
 )
 
@@ -46,8 +55,6 @@ REAUTH_LOCKED = "too many attempts — try again in {N} seconds"
 MAX_PREFERENCES_BYTES = 16_384
 MAX_MERGED_PREFERENCES_BYTES = 65_536
 MAX_PREFERENCES_DEPTH = 32
-MAX_URL_BYTES = 2048
-_URL_PREFIXES = ("http://", "https://", "/api/")
 
 
 def profile_updated_event(user: UserRow) -> UserProfileUpdated:
@@ -79,15 +86,16 @@ async def _verify_password(ctx: Ctx, actor: Actor, password: str, wrong_message:
     """Loads the caller and checks ``password`` against it (Argon2, off the event loop).
     A wrong password is counted (shared lockout) and answered with ``wrong_message``."""
     now = ctx.clock.now()
-    subject = str(actor.user_id)
     async with ctx.db.connection() as conn:
-        await lockout.ensure_not_locked(conn, REAUTH_SCOPE, subject, now, REAUTH_LOCKED)
         user = await users_repo.select_user(conn, actor.user_id)
-    if user is None:
-        raise Unauthorized()
+        if user is None:
+            raise Unauthorized()
+        await lockout.ensure_not_locked(
+            conn, REAUTH_SCOPE, user.username, actor.meta.ip, now, REAUTH_LOCKED
+        )
     if not await ctx.passwords.verify(user.password_hash, password):
         async with ctx.db.transaction("reauth_failed") as tx:
-            await lockout.record_failure(tx.conn, REAUTH_SCOPE, subject, now)
+            await lockout.record_failure(tx.conn, REAUTH_SCOPE, user.username, actor.meta.ip, now)
         raise Invalid(wrong_message)
     return user
 
@@ -112,10 +120,8 @@ async def change_password(ctx: Ctx, actor: Actor, current_password: str, new_pas
     async with ctx.db.transaction("change_password") as tx:
         await _locked_unchanged_user(tx.conn, user, wrong)
         await users_repo.update_password_hash(tx.conn, user.id, new_hash)
-        await sessions_repo.revoke_user_sessions(
-            tx.conn, user.id, ctx.clock.now(), "password_changed", keep_family=actor.session_id
-        )
-        await lockout.clear(tx.conn, REAUTH_SCOPE, str(user.id))
+        await end_user_sessions(ctx, tx, user.id, "password_changed", keep_family=actor.session_id)
+        await lockout.clear(tx.conn, REAUTH_SCOPE, user.username, actor.meta.ip)
         await record_audit(tx.conn, "password_changed", user_id=user.id, meta=actor.meta)
 
 
@@ -123,52 +129,46 @@ async def change_password(ctx: Ctx, actor: Actor, current_password: str, new_pas
 
 
 def _clearable_text(
-    value: str | None, limit: int, message: str, *, allow: str = ""
+    value: str | None, field: str, limit: int, *, allow: str = ""
 ) -> str | Keep | None:
-    """Trimmed text of at most ``limit`` bytes without control characters (except those in
-    ``allow``); ``""`` clears (NULL), ``None`` keeps."""
+    """Trimmed text of at most ``limit`` bytes without control or invisible formatting
+    characters (except those in ``allow``) or stacked combining marks; ``""`` clears (NULL),
+    ``None`` keeps. Each problem has its own message naming ``field``."""
     if value is None:
         return KEEP
     text = value.strip()
-    if len(text.encode()) > limit:
-        raise Invalid(message)
-    if has_control_characters("".join(c for c in text if c not in allow)):
-        raise Invalid(message)
+    check_plain_text(text, field, allow=allow)
+    check_size(text, field, limit, f"{field} must be at most {limit} characters")
     return text or None
 
 
-def _image_url(value: str | None, what: str) -> str | Keep | None:
-    """Not trimmed; ``""`` clears; else at most 2048 bytes, http(s):// or /api/."""
+def _image_url(value: str | None, what: str, *, allow_external: bool) -> str | Keep | None:
+    """Not trimmed; ``""`` clears; else validate_image_url's rules."""
     if value is None:
         return KEEP
     if value == "":
         return None
-    if len(value.encode()) > MAX_URL_BYTES:
-        raise Invalid(f"{what} URL must be at most {MAX_URL_BYTES} characters")
-    if not value.startswith(_URL_PREFIXES) or has_control_characters(value):
-        raise Invalid(f"{what} URL must be an HTTP(S) URL or /api/ path")
-    return value
+    return validate_image_url(value, what, allow_external=allow_external)
 
 
-def _profile_changes(body: ProfileIn) -> ProfileChanges:
+def _profile_changes(body: ProfileIn, *, allow_external: bool) -> ProfileChanges:
     display_name: str | Keep = KEEP
     if body.display_name is not None:
         display_name = validate_display_name(body.display_name)
     return ProfileChanges(
         display_name=display_name,
-        avatar_url=_image_url(body.avatar_url, "avatar"),
-        banner_url=_image_url(body.banner_url, "banner"),
-        custom_status=_clearable_text(
-            body.custom_status, 128, "custom status must be at most 128 characters"
-        ),
-        bio=_clearable_text(body.bio, 500, "bio must be at most 500 characters", allow="\n\t"),
-        pronouns=_clearable_text(body.pronouns, 50, "pronouns must be at most 50 characters"),
+        avatar_url=_image_url(body.avatar_url, "avatar", allow_external=allow_external),
+        banner_url=_image_url(body.banner_url, "banner", allow_external=allow_external),
+        custom_status=_clearable_text(body.custom_status, "custom status", 128),
+        bio=_clearable_text(body.bio, "bio", 500, allow="\n\t"),
+        pronouns=_clearable_text(body.pronouns, "pronouns", 50),
     )
 
 
 async def update_profile(ctx: Ctx, actor: Actor, body: ProfileIn) -> UserRow:
     """Applies the profile edit and tells everyone; returns the updated user."""
-    changes = _profile_changes(body)
+    allow_external = ctx.instance.values.allow_external_image_urls
+    changes = _profile_changes(body, allow_external=allow_external)
     async with ctx.db.transaction("update_profile") as tx:
         return await _apply_profile_changes(tx, actor, changes)
 
@@ -205,7 +205,7 @@ async def set_profile_image(
     assert upload is not None  # check_upload refuses a missing part
     data = await asyncio.to_thread(images.sanitize_image, upload.data, content_type)
     filename = images.image_filename(actor.user_id, kind, content_type)
-    url = f"/api/avatars/{filename}?v={int(ctx.clock.now().timestamp())}"
+    url = images.stored_image_url(filename, ctx.clock.now())
     directory = images.avatars_dir(ctx)
     async with ctx.db.transaction(f"set_{kind.field}") as tx:
         if await users_repo.select_user_for_update(tx.conn, actor.user_id) is None:

@@ -1,7 +1,8 @@
 """Instance settings through the admin API: read the whole map, change some keys.
 
 The map is every stored row plus ``registration_mode`` (the effective mode, even when no row
-holds it: then it is REGISTRATION_MODE from the environment). A change is validated in full
+holds it: then it is REGISTRATION_MODE from the environment) and ``allow_external_image_urls``
+(its default, "true", when no row holds it). A change is validated in full
 before anything is written, applied to this process's cache after commit, announced to the
 other processes with the ``chatalot_settings`` notification, and audited (the original did not
 audit it).
@@ -18,9 +19,11 @@ from chatalot.services.admin import require_admin
 from chatalot.services.audit import record_audit
 from chatalot.services.instance_settings import validate_update
 
+_DEFAULTS = {"allow_external_image_urls": "true"}  # ours; the original's keys have rows
+
 
 def _with_effective_mode(ctx: Ctx, raw: dict[str, str]) -> dict[str, str]:
-    return {**raw, "registration_mode": ctx.registration_mode}
+    return {**_DEFAULTS, **raw, "registration_mode": ctx.registration_mode}
 
 
 async def get_settings(ctx: Ctx, actor: Actor) -> dict[str, str]:

@@ -21,7 +21,6 @@ from chatalot.db.database import Conn, Tx
 from chatalot.errors import Forbidden, Invalid, NotFound
 from chatalot.ids import UserId
 from chatalot.repositories import admin_users as admin_users_repo
-from chatalot.repositories import sessions as sessions_repo
 from chatalot.repositories import users as users_repo
 from chatalot.repositories.admin_users import AdminUserRow, MembershipRow
 from chatalot.repositories.users import UserRow
@@ -34,6 +33,7 @@ from chatalot.services.admin import (
     require_owner,
 )
 from chatalot.services.audit import record_audit
+from chatalot.services.sessions import end_user_sessions
 from chatalot.services.suspensions import notification_payload
 from chatalot.services.validation import validate_password
 
@@ -115,7 +115,7 @@ async def suspend_user(ctx: Ctx, actor: Actor, user_id: UserId, reason: str | No
         await admin_users_repo.update_user_suspended(
             tx.conn, user_id, suspended_at=now, reason=cleaned
         )
-        revoked = await sessions_repo.revoke_user_sessions(tx.conn, user_id, now, "suspended")
+        revoked = await end_user_sessions(ctx, tx, user_id, "suspended")
         await record_audit(
             tx.conn,
             "admin_suspend_user",
@@ -200,7 +200,6 @@ async def reset_password(ctx: Ctx, actor: Actor, user_id: UserId, new_password: 
         raise Invalid("you cannot reset your own password here — use account settings")
     validate_password(new_password)
     password_hash = await ctx.passwords.hash(new_password)
-    now = ctx.clock.now()
     async with ctx.db.transaction("admin_reset_password") as tx:
         caller = await require_admin(tx.conn, actor)
         target = await _target(tx.conn, user_id)
@@ -208,9 +207,7 @@ async def reset_password(ctx: Ctx, actor: Actor, user_id: UserId, new_password: 
         if target.is_admin and not caller.is_owner:
             raise Forbidden("only the instance owner can reset an admin's password")
         await users_repo.update_password_hash(tx.conn, user_id, password_hash)
-        revoked = await sessions_repo.revoke_user_sessions(
-            tx.conn, user_id, now, "admin_password_reset"
-        )
+        revoked = await end_user_sessions(ctx, tx, user_id, "admin_password_reset")
         await record_audit(
             tx.conn,
             "admin_reset_password",

@@ -4,9 +4,12 @@ Differences from the original, on purpose:
 - logging in does not end the user's other sessions; every device keeps its own chain;
 - refresh tokens rotate with reuse detection: presenting an already-rotated token (after a
   10 s grace for racing tabs) revokes that whole chain and is audited;
-- lockouts decay (10 failures in 15 minutes lock for 15 minutes), are shared by every process,
-  answer 429, and count unknown usernames too; an unknown username costs the same Argon2
+- lockouts decay, are shared by every process, answer 429, and count unknown usernames too;
+  they lock an (account, client address) pair after 10 failures in 15 minutes, and the whole
+  account only after 100, except for addresses it recently signed in from, so a stranger cannot
+  lock the owner out (services/lockout.py); an unknown username costs the same Argon2
   verification as a wrong password, so timing reveals nothing;
+- a TOTP code is accepted once: a second use within its validity window is refused;
 - usernames and e-mail addresses are unique regardless of case, and login ignores case.
 """
 
@@ -22,7 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from chatalot.context import Ctx
-from chatalot.db.database import Conn
+from chatalot.db.database import Conn, Tx
 from chatalot.db.errors import on_unique_violation
 from chatalot.errors import Conflict, Invalid, Unauthorized
 from chatalot.ids import UserId, uuid4, uuid7
@@ -30,6 +33,7 @@ from chatalot.protocol.api.auth import LoginIn, RecoverIn, RegisterIn
 from chatalot.repositories import invites as invites_repo
 from chatalot.repositories import keys as keys_repo
 from chatalot.repositories import sessions as sessions_repo
+from chatalot.repositories import totp as totp_repo
 from chatalot.repositories import users as users_repo
 from chatalot.repositories.users import UserRow
 from chatalot.security import codes, totp
@@ -38,6 +42,7 @@ from chatalot.services import lockout
 from chatalot.services import totp as totp_service
 from chatalot.services.actor import RequestMeta
 from chatalot.services.audit import record_audit
+from chatalot.services.sessions import end_session_chain, end_user_sessions
 from chatalot.services.validation import (
     validate_display_name,
     validate_email,
@@ -206,11 +211,19 @@ async def register(ctx: Ctx, body: RegisterIn, meta: RequestMeta) -> AuthResult:
 # -- login ---------------------------------------------------------------------------------
 
 
+async def _select_user_by_name(conn: Conn, username: str) -> UserRow | None:
+    """The account named ``username`` (any case); None for names no account can have (NUL,
+    which PostgreSQL text cannot even hold)."""
+    if "\x00" in username:
+        return None
+    return await users_repo.select_user_by_username(conn, username)
+
+
 async def login(ctx: Ctx, body: LoginIn, meta: RequestMeta) -> AuthResult:
     now = ctx.clock.now()
     async with ctx.db.connection() as conn:
-        await lockout.ensure_not_locked(conn, "login", body.username, now, LOGIN_LOCKED)
-        user = await users_repo.select_user_by_username(conn, body.username)
+        await lockout.ensure_not_locked(conn, "login", body.username, meta.ip, now, LOGIN_LOCKED)
+        user = await _select_user_by_name(conn, body.username)
     if user is None:
         await ctx.passwords.verify_dummy(body.password)
         password_ok = False
@@ -228,7 +241,7 @@ async def login(ctx: Ctx, body: LoginIn, meta: RequestMeta) -> AuthResult:
         else:
             if user.suspended_at is not None:
                 raise Invalid("account is suspended")
-            await lockout.clear(tx.conn, "login", body.username)
+            await lockout.clear(tx.conn, "login", body.username, meta.ip)
             pair = await start_session(ctx, tx.conn, user, meta)
             await record_audit(tx.conn, "login", user_id=user.id, meta=meta)
             result = AuthResult(pair.access_token, pair.refresh_token, user)
@@ -240,8 +253,20 @@ async def login(ctx: Ctx, body: LoginIn, meta: RequestMeta) -> AuthResult:
 async def _login_failure(
     ctx: Ctx, conn: Conn, username: str, user: UserRow | None, action: str, meta: RequestMeta
 ) -> None:
-    if await lockout.record_failure(conn, "login", username, ctx.clock.now()):
-        log.warning("Account '%s' locked out after %d failed attempts", username, lockout.THRESHOLD)
+    locked = await lockout.record_failure(conn, "login", username, meta.ip, ctx.clock.now())
+    if locked is lockout.Locked.ACCOUNT:
+        log.warning(
+            "Account '%s' locked out for unknown addresses after %d failed attempts",
+            username,
+            lockout.ACCOUNT_THRESHOLD,
+        )
+    elif locked is lockout.Locked.PAIR:
+        log.warning(
+            "Account '%s' locked out for %s after %d failed attempts",
+            username,
+            lockout.address_key(meta.ip),
+            lockout.PAIR_THRESHOLD,
+        )
     if user is not None:
         await record_audit(conn, action, user_id=user.id, meta=meta)
 
@@ -249,14 +274,16 @@ async def _login_failure(
 async def _second_factor(
     ctx: Ctx, conn: Conn, user: UserRow, body: LoginIn, meta: RequestMeta
 ) -> bool:
-    """True when the TOTP code or an unused backup code is right. Missing code: 400 (the
-    client shows its 2FA field on exactly this message; it is not counted as a failure)."""
+    """True when the TOTP code (for a time step later than the last one accepted) or an unused
+    backup code is right. Missing code: 400 (the client shows its 2FA field on exactly this
+    message; it is not counted as a failure). A TOTP code already used is a wrong code."""
     code = (body.totp_code or "").strip()
     if not code:
         raise Invalid("2FA code required")
     secret = _totp_secret(ctx, user)
-    if secret is not None and totp.verify_code(secret, code, ctx.clock.now()):
-        return True
+    step = totp.verify_code(secret, code, ctx.clock.now()) if secret is not None else None
+    if step is not None:
+        return await totp_repo.update_totp_last_step(conn, user.id, step)
     if await users_repo.consume_backup_code(conn, user.id, codes.code_hash(code)):
         await record_audit(conn, "login_backup_code_used", user_id=user.id, meta=meta)
         return True
@@ -283,7 +310,7 @@ async def refresh(ctx: Ctx, refresh_token: str, meta: RequestMeta) -> TokenPair:
         if row is None or row.expires_at <= now:
             pass
         elif row.revoked_at is not None:
-            await _maybe_reuse(tx.conn, row, now, meta)
+            await _maybe_reuse(ctx, tx, row, now, meta)
         else:
             user = await users_repo.select_user(tx.conn, row.user_id)
             if user is not None and user.suspended_at is None:
@@ -295,7 +322,7 @@ async def refresh(ctx: Ctx, refresh_token: str, meta: RequestMeta) -> TokenPair:
 
 
 async def _maybe_reuse(
-    conn: Conn, row: sessions_repo.SessionRow, now: datetime, meta: RequestMeta
+    ctx: Ctx, tx: Tx, row: sessions_repo.SessionRow, now: datetime, meta: RequestMeta
 ) -> None:
     """A rotated token presented again (outside the grace window) means it was copied: end
     the whole chain, and write it down."""
@@ -303,9 +330,9 @@ async def _maybe_reuse(
         return
     if now - row.revoked_at <= REUSE_GRACE:
         return
-    revoked = await sessions_repo.revoke_family(conn, row.family_id, now, "reuse_detected")
+    revoked = await end_session_chain(ctx, tx, row.family_id, "reuse_detected")
     await record_audit(
-        conn,
+        tx.conn,
         "refresh_token_reuse",
         user_id=row.user_id,
         meta=meta,
@@ -323,15 +350,17 @@ async def recover(ctx: Ctx, body: RecoverIn, meta: RequestMeta) -> str:
         raise Invalid("invalid request")
     now = ctx.clock.now()
     async with ctx.db.transaction("recover_check") as tx:
-        await lockout.ensure_not_locked(tx.conn, "recover", body.username, now, RECOVER_LOCKED)
-        user = await users_repo.select_user_by_username(tx.conn, body.username)
+        await lockout.ensure_not_locked(
+            tx.conn, "recover", body.username, meta.ip, now, RECOVER_LOCKED
+        )
+        user = await _select_user_by_name(tx.conn, body.username)
         valid = (
             user is not None
             and user.suspended_at is None
             and codes.code_matches(body.recovery_code, user.recovery_code_hash)
         )
         if not valid:
-            await lockout.record_failure(tx.conn, "recover", body.username, now)
+            await lockout.record_failure(tx.conn, "recover", body.username, meta.ip, now)
     if not valid or user is None:
         raise Invalid("invalid username or recovery code")
     validate_password(body.new_password)
@@ -343,8 +372,8 @@ async def recover(ctx: Ctx, body: RecoverIn, meta: RequestMeta) -> str:
             raise Invalid("invalid username or recovery code")  # used concurrently
         await users_repo.update_password_hash(tx.conn, user.id, password_hash)
         await users_repo.update_recovery_code_hash(tx.conn, user.id, codes.code_hash(new_code))
-        await sessions_repo.revoke_user_sessions(tx.conn, user.id, now, "account_recovered")
-        await lockout.clear(tx.conn, "recover", body.username)
+        await end_user_sessions(ctx, tx, user.id, "account_recovered")
+        await lockout.clear(tx.conn, "recover", body.username, meta.ip)
         await record_audit(
             tx.conn, "account_recovered", user_id=user.id, meta=RequestMeta(ip=meta.ip)
         )

@@ -20,6 +20,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from stat import S_ISREG
 from typing import BinaryIO
@@ -143,6 +144,31 @@ def avatars_dir(ctx: Ctx) -> Path:
 
 def image_filename(user_id: UserId, kind: ImageKind, content_type: str) -> str:
     return f"{user_id}{kind.suffix}.{EXTENSIONS[content_type]}"
+
+
+# -- URLs ----------------------------------------------------------------------------------
+
+# The public routes that serve uploaded images (community and group assets come with those
+# features; their file names have the same shape: "{uuid}{_suffix}.{ext}").
+ASSET_ROUTES = ("/api/avatars/", "/api/community-assets/", "/api/group-assets/")
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}"
+_OWN_IMAGE_URL = re.compile(
+    "(?:" + "|".join(re.escape(route) for route in ASSET_ROUTES) + ")"
+    rf"(?:{_UUID})(?:_[a-z]{{1,16}})?\.(?:png|jpg|jpeg|webp|gif)(?:\?v=[0-9]{{1,20}})?"
+)
+
+
+def stored_image_url(filename: str, when: datetime) -> str:
+    """The URL an upload stores: the public route, the file name, and a ``?v=`` cache buster
+    (the upload time in Unix seconds) so clients fetch a replaced image again."""
+    return f"/api/avatars/{filename}?v={int(when.timestamp())}"
+
+
+def is_own_image_url(url: str) -> bool:
+    """True when ``url`` has exactly the shape of an image this server stores and serves
+    (``/api/avatars/{uuid}[_kind].{ext}`` or a community/group asset, optionally with
+    ``?v={digits}``): no other path, no ``..``, no percent-encoding, no other query."""
+    return _OWN_IMAGE_URL.fullmatch(url) is not None
 
 
 def store_image(

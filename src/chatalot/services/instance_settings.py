@@ -1,8 +1,10 @@
 """Admin-tunable instance settings, cached in memory on every process.
 
 Keys: ``max_messages_cache`` (50-10000), ``max_pins_per_channel`` (1-200), ``e2e_enabled``
-("true"/"false") as the original, plus ``registration_mode`` (open/invite_only/closed), which,
-once an admin sets it, overrides REGISTRATION_MODE from the environment. Every value is
+("true"/"false") as the original, plus ours: ``registration_mode`` (open/invite_only/closed),
+which, once an admin sets it, overrides REGISTRATION_MODE from the environment, and
+``allow_external_image_urls`` ("true"/"false", default "true"): whether profile image URLs may
+point to other sites (see services/validation.py ``validate_image_url``). Every value is
 validated before any is written. Other processes reload on the ``chatalot_settings``
 notification.
 """
@@ -16,7 +18,14 @@ from chatalot.errors import Invalid
 from chatalot.repositories import instance_settings as settings_repo
 
 CHANNEL = "chatalot_settings"
-KNOWN_KEYS = ("e2e_enabled", "max_messages_cache", "max_pins_per_channel", "registration_mode")
+KNOWN_KEYS = (
+    "allow_external_image_urls",
+    "e2e_enabled",
+    "max_messages_cache",
+    "max_pins_per_channel",
+    "registration_mode",
+)
+_BOOLEAN_KEYS = ("allow_external_image_urls", "e2e_enabled")
 _REGISTRATION_MODES = ("open", "invite_only", "closed")
 
 
@@ -26,6 +35,7 @@ class InstanceValues:
     max_pins_per_channel: int = 50
     e2e_enabled: bool = True
     registration_mode: str | None = None  # None: use REGISTRATION_MODE
+    allow_external_image_urls: bool = True
 
 
 def parse_values(raw: dict[str, str]) -> InstanceValues:
@@ -39,6 +49,7 @@ def parse_values(raw: dict[str, str]) -> InstanceValues:
             raw.get("max_pins_per_channel"), 1, 200, defaults.max_pins_per_channel
         ),
         e2e_enabled=raw.get("e2e_enabled", "true") == "true",
+        allow_external_image_urls=raw.get("allow_external_image_urls", "true") != "false",
         registration_mode=raw.get("registration_mode")
         if raw.get("registration_mode") in _REGISTRATION_MODES
         else None,
@@ -70,9 +81,9 @@ def validate_update(values: dict[str, object]) -> dict[str, str]:
             if not low <= number <= high:
                 raise Invalid(f"{key} must be between {low} and {high}")
             cleaned[key] = str(number)
-        elif key == "e2e_enabled":
+        elif key in _BOOLEAN_KEYS:
             if value not in ("true", "false"):
-                raise Invalid("e2e_enabled must be 'true' or 'false'")
+                raise Invalid(f"{key} must be 'true' or 'false'")
             cleaned[key] = value
         else:
             if value not in _REGISTRATION_MODES:

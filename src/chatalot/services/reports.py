@@ -1,8 +1,11 @@
 """Abuse reports: any user files one; instance admins list and review them.
 
-Ours beyond the original: a user cannot report the same target again while their earlier
-report of it is still pending (409), and may file at most 20 reports per hour (429). Both are
-checked under a per-user lock, so several server processes cannot race past them.
+Ours beyond the original: the target must exist (404 ``user not found``, ``message not found``
+or ``file not found``; a message its sender deleted can still be reported, so deleting abuse
+does not hide it from the admins); a user cannot report the same target again while their
+earlier report of it is still pending (409), and may file at most 20 reports per hour (429).
+The last two are checked under a per-user lock, so several server processes cannot race past
+them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ from chatalot.services.admin import check_text, require_admin
 from chatalot.services.audit import record_audit
 
 REPORT_TYPES = ("message", "user", "file")
+TARGET_NOT_FOUND = {
+    "message": "message not found",
+    "user": "user not found",
+    "file": "file not found",
+}
 STATUSES = ("pending", "reviewed", "resolved", "dismissed")
 REVIEW_STATUSES = ("reviewed", "resolved", "dismissed")
 MAX_REASON_BYTES = 2000
@@ -51,6 +59,10 @@ async def create_report(
     )
     now = ctx.clock.now()
     async with ctx.db.transaction("create_report") as tx:
+        if not await reports_repo.exists_report_target(
+            tx.conn, report_type=report_type, target_id=target_id
+        ):
+            raise NotFound(TARGET_NOT_FOUND[report_type])
         await reports_repo.lock_reporter(tx.conn, actor.user_id)
         recent = await reports_repo.list_report_times_since(tx.conn, actor.user_id, now - HOUR)
         if len(recent) >= HOURLY_LIMIT:

@@ -1,5 +1,6 @@
 """What a server process does once the database is ready: the ADMIN_USERNAME bootstrap, and
-loading the in-memory state every request relies on (suspended users, instance settings)."""
+loading the in-memory state every request relies on (suspended users, recently ended sessions,
+instance settings)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ async def load_state(ctx: Ctx) -> None:
     """(Re)load the caches; also called after the notification connection reconnects."""
     async with ctx.db.connection() as conn:
         count = await ctx.suspensions.reload(conn)
+        await ctx.revoked_sessions.reload(conn, ctx.clock.now())
         await ctx.instance.reload(conn)
     if count:
         log.info("Loaded %d suspended user(s) into memory", count)

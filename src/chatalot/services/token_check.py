@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
-
 from chatalot.context import Ctx
 from chatalot.ids import UserId
+from chatalot.repositories import sessions as sessions_repo
+from chatalot.security.tokens import AccessClaims
 from chatalot.services.suspensions import account_usable
 
 
-async def check_account(ctx: Ctx, user_id: uuid.UUID) -> bool:
-    """False when the token's account no longer exists or is suspended."""
+async def check_token(ctx: Ctx, claims: AccessClaims) -> bool:
+    """False when the token's account no longer exists or is suspended, or its session (the
+    ``sid`` chain) has ended; the in-memory registries are corrected to match."""
     async with ctx.db.connection() as conn:
-        return await account_usable(conn, ctx.suspensions, UserId(user_id))
+        if not await account_usable(conn, ctx.suspensions, UserId(claims.user_id)):
+            return False
+        if claims.session_id is None:
+            return True
+        if await sessions_repo.exists_live_family(conn, claims.session_id):
+            return True
+    ctx.revoked_sessions.mark([claims.session_id])
+    return False

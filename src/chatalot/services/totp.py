@@ -6,8 +6,11 @@ Secrets are stored encrypted (security/totp.py); backup codes only as SHA-256 he
 
 Differences from the original, on purpose:
 - wrong codes on verify/disable/regenerate count toward a lockout shared with nothing else
-  (scope ``totp``, per username: 10 failures in 15 minutes lock for 15 minutes, 429
-  ``rate_limited``); a correct code clears the counter;
+  (scope ``totp``: 10 failures in 15 minutes lock this account from this address for 15
+  minutes, 100 from all addresses lock it for unknown addresses; 429 ``rate_limited``; see
+  services/lockout.py); a correct code clears this address's counter;
+- a code is accepted once: each action records the code's time step, and a code whose step is
+  not later than the last accepted one (here or at login) is a wrong code;
 - turning 2FA on and off and replacing backup codes are written to the audit log;
 - every action is one transaction with the user's row locked, so two concurrent requests
   cannot interleave (e.g. a disable racing a verify).
@@ -80,12 +83,13 @@ async def _locked_user(conn: Conn, actor: Actor) -> UserRow:
     return user
 
 
-def _code_matches(key: str, user: UserRow, code: str, now: datetime) -> bool:
+def _matching_step(key: str, user: UserRow, code: str, now: datetime) -> int | None:
+    """The time step ``code`` is valid for (see security/totp.py), else None."""
     # non-ASCII digits ("２８７０８２") would reach hmac.compare_digest, which raises on them
     if user.totp_secret is None or not code.isascii():
-        return False
+        return None
     secret = totp.decrypt_secret(key, bytes(user.totp_secret))
-    return secret is not None and totp.verify_code(secret, code, now)
+    return totp.verify_code(secret, code, now) if secret is not None else None
 
 
 async def setup_totp(ctx: Ctx, actor: Actor) -> TotpSetup:
@@ -111,24 +115,23 @@ async def _with_code(
     check_state: Callable[[UserRow], None],
     apply: Callable[[Conn, UserRow], Awaitable[_T]],
 ) -> _T:
-    """Runs ``apply`` when ``code`` is the user's current TOTP code. A wrong code is counted
-    toward the lockout (and that count is committed) before the request fails."""
+    """Runs ``apply`` when ``code`` is the user's current TOTP code and its time step was not
+    used before (the step is recorded in the same transaction). A wrong or reused code is
+    counted toward the lockout (and that count is committed) before the request fails."""
     now = ctx.clock.now()
     key = encryption_key(ctx)
     result: tuple[_T] | None = None
     async with ctx.db.transaction(name) as tx:
         user = await _locked_user(tx.conn, actor)
         check_state(user)
-        await lockout.ensure_not_locked(tx.conn, LOCKOUT_SCOPE, user.username, now, LOCKED)
-        if _code_matches(key, user, code, now):
-            await lockout.clear(tx.conn, LOCKOUT_SCOPE, user.username)
+        ip = actor.meta.ip
+        await lockout.ensure_not_locked(tx.conn, LOCKOUT_SCOPE, user.username, ip, now, LOCKED)
+        step = _matching_step(key, user, code, now)
+        if step is not None and await totp_repo.update_totp_last_step(tx.conn, user.id, step):
+            await lockout.clear(tx.conn, LOCKOUT_SCOPE, user.username, ip)
             result = (await apply(tx.conn, user),)
-        elif await lockout.record_failure(tx.conn, LOCKOUT_SCOPE, user.username, now):
-            log.warning(
-                "2FA management for '%s' locked after %d wrong codes",
-                user.username,
-                lockout.THRESHOLD,
-            )
+        elif await lockout.record_failure(tx.conn, LOCKOUT_SCOPE, user.username, ip, now):
+            log.warning("2FA management for '%s' locked after wrong codes", user.username)
     if result is None:
         raise Invalid(INVALID_CODE)
     return result[0]

@@ -7,6 +7,7 @@ from litestar import Response, delete, get, post, put
 from litestar.params import JSONBody
 
 from chatalot.api.deps import ActorDep, CtxDep
+from chatalot.api.openapi import errors
 from chatalot.api.responses import empty
 from chatalot.api.shapes import user_public
 from chatalot.protocol.api.account import (
@@ -32,7 +33,7 @@ async def put_password(ctx: CtxDep, actor: ActorDep, data: JSONBody[PasswordIn])
     return empty()
 
 
-@put("/api/account/profile", status_code=200)
+@put("/api/account/profile", status_code=200, responses=errors(404))
 async def put_profile(ctx: CtxDep, actor: ActorDep, data: JSONBody[ProfileIn]) -> UserPublic:
     return user_public(await accounts_service.update_profile(ctx, actor, data))
 

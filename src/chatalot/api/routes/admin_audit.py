@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import get
 from litestar.params import FromQuery
 
 from chatalot.api.deps import ActorDep, CtxDep
+from chatalot.api.openapi import described_query, errors, integer_query
 from chatalot.api.params import parse_int, parse_uuid
 from chatalot.ids import UserId
 from chatalot.protocol.api.admin import AuditEntryOut, AuditLogOut
@@ -13,14 +16,14 @@ from chatalot.protocol.time import rfc3339
 from chatalot.services import admin_audit as admin_audit_service
 
 
-@get("/api/admin/audit-log")
+@get("/api/admin/audit-log", responses=errors(403))
 async def get_audit_log(
     ctx: CtxDep,
     actor: ActorDep,
-    page: FromQuery[str | None] = None,
-    per_page: FromQuery[str | None] = None,
+    page: Annotated[str | None, integer_query(1, 10000)] = None,
+    per_page: Annotated[str | None, integer_query(1, 100)] = None,
     action: FromQuery[str | None] = None,
-    user_id: FromQuery[str | None] = None,
+    user_id: Annotated[str | None, described_query(format="uuid")] = None,
 ) -> AuditLogOut:
     result = await admin_audit_service.list_audit_log(
         ctx,

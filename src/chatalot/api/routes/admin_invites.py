@@ -6,6 +6,7 @@ from litestar import Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 
 from chatalot.api.deps import ActorDep, CtxDep
+from chatalot.api.openapi import errors
 from chatalot.api.params import parse_uuid
 from chatalot.api.responses import empty
 from chatalot.protocol.api.admin import CreateInviteIn, RegistrationInviteOut
@@ -26,12 +27,12 @@ def _invite(row: RegistrationInviteRow) -> RegistrationInviteOut:
     )
 
 
-@get("/api/admin/invites")
+@get("/api/admin/invites", responses=errors(403))
 async def list_admin_invites(ctx: CtxDep, actor: ActorDep) -> list[RegistrationInviteOut]:
     return [_invite(r) for r in await admin_invites_service.list_invites(ctx, actor)]
 
 
-@post("/api/admin/invites", status_code=200)
+@post("/api/admin/invites", status_code=200, responses=errors(403))
 async def post_admin_invite(
     ctx: CtxDep, actor: ActorDep, data: JSONBody[CreateInviteIn]
 ) -> RegistrationInviteOut:
@@ -41,7 +42,7 @@ async def post_admin_invite(
     return _invite(row)
 
 
-@delete("/api/admin/invites/{invite_id:str}", status_code=200)
+@delete("/api/admin/invites/{invite_id:str}", status_code=200, responses=errors(403, 404))
 async def delete_admin_invite(
     ctx: CtxDep, actor: ActorDep, invite_id: FromPath[str]
 ) -> Response[bytes]:

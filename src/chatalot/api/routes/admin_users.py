@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Response, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from chatalot.api.deps import ActorDep, CtxDep
+from chatalot.api.openapi import errors, integer_query
 from chatalot.api.params import parse_int, parse_uuid
 from chatalot.api.responses import empty
 from chatalot.ids import UserId
@@ -21,7 +24,6 @@ from chatalot.repositories.admin_users import MembershipRow
 from chatalot.services import admin_users as admin_users_service
 from chatalot.services.admin_users import AdminUserEntry
 
-_BIG = 2**62
 MAX_OFFSET = 1_000_000_000
 
 
@@ -51,24 +53,24 @@ def _user_id(value: str) -> UserId:
     return UserId(parse_uuid(value, "user id"))
 
 
-@get("/api/admin/users")
+@get("/api/admin/users", responses=errors(403))
 async def list_admin_users(
     ctx: CtxDep,
     actor: ActorDep,
     search: FromQuery[str | None] = None,
-    limit: FromQuery[str | None] = None,
-    offset: FromQuery[str | None] = None,
+    limit: Annotated[str | None, integer_query(None, None, "clamped to 1-100")] = None,
+    offset: Annotated[str | None, integer_query(0, MAX_OFFSET)] = None,
 ) -> list[AdminUserOut]:
     """``limit`` is clamped to 1..100 (default 50); a negative ``offset`` is a 400."""
-    wanted = parse_int(limit, "limit", default=50, low=-_BIG, high=_BIG)
+    wanted = parse_int(limit, "limit", default=50, low=1, high=100, clamp=True)
     skip = parse_int(offset, "offset", default=0, low=0, high=MAX_OFFSET)
     entries = await admin_users_service.list_users(
-        ctx, actor, search=search, limit=max(1, min(100, wanted)), offset=skip
+        ctx, actor, search=search, limit=wanted, offset=skip
     )
     return [_admin_user(e) for e in entries]
 
 
-@post("/api/admin/users/{user_id:str}/suspend", status_code=200)
+@post("/api/admin/users/{user_id:str}/suspend", status_code=200, responses=errors(403, 404))
 async def post_suspend_user(
     ctx: CtxDep, actor: ActorDep, user_id: FromPath[str], data: JSONBody[SuspendIn]
 ) -> Response[bytes]:
@@ -76,7 +78,7 @@ async def post_suspend_user(
     return empty()
 
 
-@post("/api/admin/users/{user_id:str}/unsuspend", status_code=200)
+@post("/api/admin/users/{user_id:str}/unsuspend", status_code=200, responses=errors(403, 404))
 async def post_unsuspend_user(
     ctx: CtxDep, actor: ActorDep, user_id: FromPath[str]
 ) -> Response[bytes]:
@@ -84,7 +86,7 @@ async def post_unsuspend_user(
     return empty()
 
 
-@delete("/api/admin/users/{user_id:str}", status_code=200)
+@delete("/api/admin/users/{user_id:str}", status_code=200, responses=errors(403, 404))
 async def delete_admin_user(
     ctx: CtxDep, actor: ActorDep, user_id: FromPath[str]
 ) -> Response[bytes]:
@@ -92,7 +94,7 @@ async def delete_admin_user(
     return empty()
 
 
-@put("/api/admin/users/{user_id:str}/admin", status_code=200)
+@put("/api/admin/users/{user_id:str}/admin", status_code=200, responses=errors(403, 404))
 async def put_user_admin(
     ctx: CtxDep, actor: ActorDep, user_id: FromPath[str], data: JSONBody[SetAdminIn]
 ) -> Response[bytes]:
@@ -100,7 +102,7 @@ async def put_user_admin(
     return empty()
 
 
-@put("/api/admin/users/{user_id:str}/password", status_code=200)
+@put("/api/admin/users/{user_id:str}/password", status_code=200, responses=errors(403, 404))
 async def put_user_password(
     ctx: CtxDep, actor: ActorDep, user_id: FromPath[str], data: JSONBody[ResetPasswordIn]
 ) -> Response[bytes]:

@@ -6,6 +6,7 @@ from litestar import get, post
 from litestar.params import JSONBody
 
 from chatalot.api.deps import CtxDep, MetaDep
+from chatalot.api.openapi import errors
 from chatalot.api.shapes import user_public
 from chatalot.protocol.api.auth import (
     AuthOut,
@@ -22,7 +23,7 @@ from chatalot.services import auth as auth_service
 from chatalot.services.server_config import server_config
 
 
-@post("/api/auth/register", status_code=200)
+@post("/api/auth/register", status_code=200, responses=errors(409))
 async def post_register(ctx: CtxDep, meta: MetaDep, data: JSONBody[RegisterIn]) -> AuthOut:
     result = await auth_service.register(ctx, data, meta)
     return AuthOut(
@@ -33,7 +34,7 @@ async def post_register(ctx: CtxDep, meta: MetaDep, data: JSONBody[RegisterIn]) 
     )
 
 
-@post("/api/auth/login", status_code=200)
+@post("/api/auth/login", status_code=200, responses=errors(401))
 async def post_login(ctx: CtxDep, meta: MetaDep, data: JSONBody[LoginIn]) -> AuthOut:
     result = await auth_service.login(ctx, data, meta)
     return AuthOut(
@@ -43,7 +44,7 @@ async def post_login(ctx: CtxDep, meta: MetaDep, data: JSONBody[LoginIn]) -> Aut
     )
 
 
-@post("/api/auth/refresh", status_code=200)
+@post("/api/auth/refresh", status_code=200, responses=errors(401))
 async def post_refresh(ctx: CtxDep, meta: MetaDep, data: JSONBody[RefreshIn]) -> TokensOut:
     pair = await auth_service.refresh(ctx, data.refresh_token, meta)
     return TokensOut(access_token=pair.access_token, refresh_token=pair.refresh_token)

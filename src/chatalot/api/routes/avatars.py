@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post
-from litestar.params import FromPath
 from litestar.response import Stream
 from multipart import (  # type: ignore[import-untyped]  # no type information shipped
     MultipartError,
@@ -22,6 +21,13 @@ from multipart import (  # type: ignore[import-untyped]  # no type information s
 )
 
 from chatalot.api.deps import ActorDep, CtxDep
+from chatalot.api.openapi import (
+    IMAGE_PART,
+    binary_response,
+    described_path,
+    errors,
+    multipart,
+)
 from chatalot.api.responses import empty
 from chatalot.api.shapes import user_public
 from chatalot.errors import Invalid
@@ -32,8 +38,14 @@ from chatalot.services import accounts as accounts_service
 from chatalot.services import images
 from chatalot.services.images import ImageKind, ImageUpload, OpenImage
 
+AVATAR_FILENAME = described_path(
+    pattern="^[A-Za-z0-9_-]{1,64}(\\.[A-Za-z0-9_-]{1,16}){0,2}$", maxLength=200
+)
 MAX_PARTS = 16
 CHUNK_BYTES = 64 * 1024
+# The image itself is limited to MAX_IMAGE_BYTES by the part reader (with a message naming the
+# image); the request as a whole may carry that plus the multipart framing and small fields.
+UPLOAD_BODY_BYTES = images.MAX_IMAGE_BYTES + 1024 * 1024
 
 
 class _PartReader:
@@ -99,17 +111,35 @@ async def _upload(
     return await accounts_service.set_profile_image(ctx, actor, kind, upload)
 
 
-@post("/api/account/avatar", status_code=200)
+@post(
+    "/api/account/avatar",
+    status_code=200,
+    request_max_body_size=UPLOAD_BODY_BYTES,
+    responses=errors(404),
+    opt=multipart(required=("avatar",), avatar=IMAGE_PART),
+)
 async def post_avatar(ctx: CtxDep, actor: ActorDep, request: Request[Any, Any, Any]) -> UserPublic:
     return user_public(await _upload(ctx, actor, request, images.AVATAR))
 
 
-@post("/api/account/banner", status_code=200)
+@post(
+    "/api/account/banner",
+    status_code=200,
+    request_max_body_size=UPLOAD_BODY_BYTES,
+    responses=errors(404),
+    opt=multipart(required=("banner",), banner=IMAGE_PART),
+)
 async def post_banner(ctx: CtxDep, actor: ActorDep, request: Request[Any, Any, Any]) -> UserPublic:
     return user_public(await _upload(ctx, actor, request, images.BANNER))
 
 
-@post("/api/account/voice-background", status_code=200)
+@post(
+    "/api/account/voice-background",
+    status_code=200,
+    request_max_body_size=UPLOAD_BODY_BYTES,
+    responses=errors(404),
+    opt=multipart(required=("background",), background=IMAGE_PART),
+)
 async def post_voice_background(
     ctx: CtxDep, actor: ActorDep, request: Request[Any, Any, Any]
 ) -> VoiceBackgroundOut:
@@ -131,8 +161,11 @@ async def _chunks(image: OpenImage) -> AsyncIterator[bytes]:
         image.handle.close()
 
 
-@get("/api/avatars/{filename:str}")
-async def get_avatar(ctx: CtxDep, filename: FromPath[str]) -> Stream:
+@get(
+    "/api/avatars/{filename:str}",
+    responses={**binary_response("image/*", "The image."), **errors(404)},
+)
+async def get_avatar(ctx: CtxDep, filename: Annotated[str, AVATAR_FILENAME]) -> Stream:
     image = await images.open_avatar(ctx, filename)
     return Stream(
         _chunks(image),

@@ -10,7 +10,9 @@ from litestar.exceptions import ClientException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from chatalot.api.deps import ActorDep, CtxDep
+from chatalot.api.openapi import IMAGE_PART, multipart
 from chatalot.errors import Invalid
+from chatalot.protocol.api.constraints import text_schema
 from chatalot.protocol.api.feedback import FeedbackOut
 from chatalot.services import feedback as feedback_service
 from chatalot.services.feedback import FeedbackSubmission
@@ -19,6 +21,11 @@ from chatalot.services.feedback import FeedbackSubmission
 # original's message; anything larger is refused (413) before it is read.
 MAX_FEEDBACK_BODY_BYTES = 8 * 1024 * 1024
 _TEXT_PARTS = ("title", "description", "category")
+TITLE_PART = text_schema(feedback_service.MAX_TITLE_BYTES, required=True)
+DESCRIPTION_PART = text_schema(
+    feedback_service.MAX_DESCRIPTION_BYTES, required=True, multiline=True
+)
+CATEGORY_PART = {"type": "string", "enum": list(feedback_service.CATEGORIES)}
 
 
 async def _read_form(request: Request[Any, Any, Any]) -> FeedbackSubmission:
@@ -66,7 +73,18 @@ async def _read_screenshot(values: list[Any]) -> bytes | None:
     return data or None
 
 
-@post("/api/feedback", status_code=200, request_max_body_size=MAX_FEEDBACK_BODY_BYTES)
+@post(
+    "/api/feedback",
+    status_code=200,
+    request_max_body_size=MAX_FEEDBACK_BODY_BYTES,
+    opt=multipart(
+        required=("title", "description", "category"),
+        title=TITLE_PART,
+        description=DESCRIPTION_PART,
+        category=CATEGORY_PART,
+        screenshot=IMAGE_PART,
+    ),
+)
 async def post_feedback(
     ctx: CtxDep, actor: ActorDep, request: Request[Any, Any, Any]
 ) -> FeedbackOut:

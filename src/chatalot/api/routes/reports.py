@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from chatalot.api.deps import ActorDep, CtxDep
+from chatalot.api.openapi import described_query, errors, integer_query
 from chatalot.api.params import parse_int, parse_uuid
 from chatalot.protocol.api.reports import CreateReportIn, ReportListOut, ReportOut, ReviewReportIn
 from chatalot.protocol.time import rfc3339, rfc3339_or_none
 from chatalot.repositories.reports import ReportRow
 from chatalot.services import reports as reports_service
+from chatalot.services.reports import STATUSES
 
 
 def _report(row: ReportRow) -> ReportOut:
@@ -28,7 +32,7 @@ def _report(row: ReportRow) -> ReportOut:
     )
 
 
-@post("/api/reports", status_code=200)
+@post("/api/reports", status_code=200, responses=errors(404, 409))
 async def post_report(ctx: CtxDep, actor: ActorDep, data: JSONBody[CreateReportIn]) -> ReportOut:
     row = await reports_service.create_report(
         ctx,
@@ -40,13 +44,13 @@ async def post_report(ctx: CtxDep, actor: ActorDep, data: JSONBody[CreateReportI
     return _report(row)
 
 
-@get("/api/admin/reports")
+@get("/api/admin/reports", responses=errors(403))
 async def list_admin_reports(
     ctx: CtxDep,
     actor: ActorDep,
-    status: FromQuery[str | None] = None,
-    page: FromQuery[str | None] = None,
-    per_page: FromQuery[str | None] = None,
+    status: Annotated[str | None, described_query(enum=list(STATUSES))] = None,
+    page: Annotated[str | None, integer_query(1, 10000)] = None,
+    per_page: Annotated[str | None, integer_query(1, 100)] = None,
 ) -> ReportListOut:
     result = await reports_service.list_reports(
         ctx,
@@ -63,7 +67,7 @@ async def list_admin_reports(
     )
 
 
-@post("/api/admin/reports/{report_id:str}/review", status_code=200)
+@post("/api/admin/reports/{report_id:str}/review", status_code=200, responses=errors(403, 404))
 async def post_review_report(
     ctx: CtxDep, actor: ActorDep, report_id: FromPath[str], data: JSONBody[ReviewReportIn]
 ) -> ReportOut:

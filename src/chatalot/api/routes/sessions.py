@@ -6,6 +6,7 @@ from litestar import Response, delete, get, post
 from litestar.params import FromPath
 
 from chatalot.api.deps import ActorDep, CtxDep
+from chatalot.api.openapi import errors
 from chatalot.api.params import parse_uuid
 from chatalot.api.responses import empty
 from chatalot.protocol.api.sessions import LogoutAllOut, SessionOut
@@ -29,7 +30,7 @@ async def list_sessions(ctx: CtxDep, actor: ActorDep) -> list[SessionOut]:
     ]
 
 
-@delete("/api/account/sessions/{session_id:str}", status_code=200)
+@delete("/api/account/sessions/{session_id:str}", status_code=200, responses=errors(404))
 async def delete_session(
     ctx: CtxDep, actor: ActorDep, session_id: FromPath[str]
 ) -> Response[bytes]:

@@ -6,6 +6,7 @@ from litestar import post
 from litestar.params import JSONBody
 
 from chatalot.api.deps import ActorDep, CtxDep
+from chatalot.api.openapi import errors
 from chatalot.protocol.api.totp import (
     BackupCodesOut,
     TotpCodeIn,
@@ -16,14 +17,14 @@ from chatalot.protocol.api.totp import (
 from chatalot.services import totp as totp_service
 
 
-@post("/api/totp/setup", status_code=200)
+@post("/api/totp/setup", status_code=200, responses=errors(404, 409))
 async def post_totp_setup(ctx: CtxDep, actor: ActorDep) -> TotpSetupOut:
     """The client sends ``{}``; any body is ignored."""
     setup = await totp_service.setup_totp(ctx, actor)
     return TotpSetupOut(otpauth_url=setup.otpauth_url, secret=setup.secret)
 
 
-@post("/api/totp/verify", status_code=200)
+@post("/api/totp/verify", status_code=200, responses=errors(404))
 async def post_totp_verify(
     ctx: CtxDep, actor: ActorDep, data: JSONBody[TotpCodeIn]
 ) -> TotpEnableOut:
@@ -31,7 +32,7 @@ async def post_totp_verify(
     return TotpEnableOut(enabled=True, backup_codes=backup_codes)
 
 
-@post("/api/totp/disable", status_code=200)
+@post("/api/totp/disable", status_code=200, responses=errors(404))
 async def post_totp_disable(
     ctx: CtxDep, actor: ActorDep, data: JSONBody[TotpCodeIn]
 ) -> TotpDisableOut:
@@ -39,7 +40,7 @@ async def post_totp_disable(
     return TotpDisableOut(enabled=False)
 
 
-@post("/api/totp/regenerate-backup-codes", status_code=200)
+@post("/api/totp/regenerate-backup-codes", status_code=200, responses=errors(404))
 async def post_totp_regenerate_backup_codes(
     ctx: CtxDep, actor: ActorDep, data: JSONBody[TotpCodeIn]
 ) -> BackupCodesOut:

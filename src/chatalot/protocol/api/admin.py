@@ -3,9 +3,11 @@ log). Every key of every response is always present (the original omits none her
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+
+from chatalot.protocol.api.constraints import PASSWORD, documented, text
 
 
 class MembershipOut(msgspec.Struct):
@@ -32,7 +34,7 @@ class AdminUserOut(msgspec.Struct):
 
 
 class SuspendIn(msgspec.Struct):
-    reason: str | None = None
+    reason: Annotated[str, text(500)] | None = None
 
 
 class SetAdminIn(msgspec.Struct):
@@ -40,12 +42,12 @@ class SetAdminIn(msgspec.Struct):
 
 
 class ResetPasswordIn(msgspec.Struct):
-    new_password: str
+    new_password: Annotated[str, PASSWORD]
 
 
 class CreateInviteIn(msgspec.Struct):
-    max_uses: int | None = None
-    expires_in_hours: int | None = None
+    max_uses: Annotated[int, documented(minimum=1, maximum=1_000_000)] | None = None
+    expires_in_hours: Annotated[int, documented(minimum=1, maximum=8760)] | None = None
 
 
 class RegistrationInviteOut(msgspec.Struct):

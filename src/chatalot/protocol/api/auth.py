@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
+from chatalot.protocol.api.constraints import (
+    DISPLAY_NAME,
+    EMAIL,
+    PASSWORD,
+    PUBLIC_KEY,
+    RECOVERY_CODE,
+    SIGNATURE,
+    USERNAME,
+    documented,
+)
 from chatalot.protocol.api.users import UserPublic
 from chatalot.protocol.bytes import ByteList, Int32
 
 
 class SignedPrekeyIn(msgspec.Struct):
     key_id: Int32
-    public_key: ByteList
-    signature: ByteList
+    public_key: Annotated[ByteList, PUBLIC_KEY]
+    signature: Annotated[ByteList, SIGNATURE]
 
 
 class OneTimePrekeyIn(msgspec.Struct):
     key_id: Int32
-    public_key: ByteList
+    public_key: Annotated[ByteList, PUBLIC_KEY]
 
 
 class RegisterIn(msgspec.Struct):
-    username: str
-    email: str
-    password: str
-    display_name: str
-    identity_key: ByteList
+    username: Annotated[str, USERNAME]
+    email: Annotated[str, EMAIL]
+    password: Annotated[str, PASSWORD]
+    display_name: Annotated[str, DISPLAY_NAME]
+    identity_key: Annotated[ByteList, PUBLIC_KEY]
     signed_prekey: SignedPrekeyIn
-    one_time_prekeys: list[OneTimePrekeyIn]
+    one_time_prekeys: Annotated[list[OneTimePrekeyIn], documented(maxItems=1000)]
     invite_code: str | None = None
 
 
@@ -41,9 +53,9 @@ class RefreshIn(msgspec.Struct):
 
 
 class RecoverIn(msgspec.Struct):
-    username: str
-    recovery_code: str
-    new_password: str
+    username: Annotated[str, USERNAME]
+    recovery_code: Annotated[str, RECOVERY_CODE]
+    new_password: Annotated[str, PASSWORD]
 
 
 class AuthOut(msgspec.Struct, omit_defaults=True):

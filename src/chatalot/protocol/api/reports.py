@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+
+from chatalot.protocol.api.constraints import UUID, documented, text
 
 
 class CreateReportIn(msgspec.Struct):
-    report_type: str
-    target_id: str
-    reason: str
+    report_type: Annotated[str, documented(enum=["message", "user", "file"])]
+    target_id: Annotated[str, UUID]
+    reason: Annotated[str, text(2000, required=True)]
 
 
 class ReviewReportIn(msgspec.Struct):
-    status: str
-    admin_notes: str | None = None
+    status: Annotated[str, documented(enum=["reviewed", "resolved", "dismissed"])]
+    admin_notes: Annotated[str, text(5000, multiline=True)] | None = None
 
 
 class ReportOut(msgspec.Struct):

@@ -3,11 +3,15 @@ protocol/api/users.py)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+
+from chatalot.protocol.api.constraints import UUID
 
 
 class BlockIn(msgspec.Struct):
-    user_id: str
+    user_id: Annotated[str, UUID]
 
 
 class BlockedUserOut(msgspec.Struct):
