@@ -50,6 +50,29 @@ def error_body(code: str, message: str) -> bytes:
     return msgspec.json.encode(ErrorOut(error=ErrorDetail(code=code, message=message)))
 
 
+async def send_error(
+    send: Any,
+    status: int,
+    code: str,
+    message: str,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    """Answer from raw ASGI middleware (before the framework runs), in the same shape."""
+    body = error_body(code, message)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> Response[bytes]:

@@ -7,7 +7,7 @@ check in ``api/json_body.py``.
 
 from __future__ import annotations
 
-from chatalot.api.errors import error_body
+from chatalot.api.errors import send_error
 from chatalot.api.middleware import ASGIApp, Receive, Scope, Send
 
 _MESSAGE = "the URL must not contain the NUL character (%00)"
@@ -21,17 +21,6 @@ class InputGuard:
         if scope["type"] == "http" and (
             b"%00" in scope.get("query_string", b"") or "\x00" in scope["path"]
         ):
-            body = error_body("validation_error", _MESSAGE)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 400,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_error(send, 400, "validation_error", _MESSAGE)
             return
         await self.app(scope, receive, send)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from chatalot.api.auth import CLIENT_IP_KEY
 from chatalot.api.client_ip import ClientIpResolver
-from chatalot.api.errors import error_body
+from chatalot.api.errors import send_error
 from chatalot.api.middleware import ASGIApp, Receive, Scope, Send
 from chatalot.ratelimit import AUTH_RULE, GLOBAL_RULE, RateLimiter
 
@@ -49,16 +49,5 @@ class RateLimit:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        body = error_body("rate_limited", message)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(decision.retry_after).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        retry_after = (b"retry-after", str(decision.retry_after).encode())
+        await send_error(send, 429, "rate_limited", message, (retry_after,))

@@ -104,6 +104,17 @@ async def read_image_part(request: Request[Any, Any, Any], field: str) -> ImageU
     return reader.found
 
 
+def _upload_route(path: str, kind: ImageKind) -> post:
+    """POST ``path``: a multipart upload of one image in the part ``kind.field``."""
+    return post(
+        path,
+        status_code=200,
+        request_max_body_size=UPLOAD_BODY_BYTES,
+        responses=errors(404),
+        opt=multipart(required=(kind.field,), **{kind.field: IMAGE_PART}),
+    )
+
+
 async def _upload(
     ctx: CtxDep, actor: ActorDep, request: Request[Any, Any, Any], kind: ImageKind
 ) -> UserRow:
@@ -111,35 +122,17 @@ async def _upload(
     return await accounts_service.set_profile_image(ctx, actor, kind, upload)
 
 
-@post(
-    "/api/account/avatar",
-    status_code=200,
-    request_max_body_size=UPLOAD_BODY_BYTES,
-    responses=errors(404),
-    opt=multipart(required=("avatar",), avatar=IMAGE_PART),
-)
+@_upload_route("/api/account/avatar", images.AVATAR)
 async def post_avatar(ctx: CtxDep, actor: ActorDep, request: Request[Any, Any, Any]) -> UserPublic:
     return user_public(await _upload(ctx, actor, request, images.AVATAR))
 
 
-@post(
-    "/api/account/banner",
-    status_code=200,
-    request_max_body_size=UPLOAD_BODY_BYTES,
-    responses=errors(404),
-    opt=multipart(required=("banner",), banner=IMAGE_PART),
-)
+@_upload_route("/api/account/banner", images.BANNER)
 async def post_banner(ctx: CtxDep, actor: ActorDep, request: Request[Any, Any, Any]) -> UserPublic:
     return user_public(await _upload(ctx, actor, request, images.BANNER))
 
 
-@post(
-    "/api/account/voice-background",
-    status_code=200,
-    request_max_body_size=UPLOAD_BODY_BYTES,
-    responses=errors(404),
-    opt=multipart(required=("background",), background=IMAGE_PART),
-)
+@_upload_route("/api/account/voice-background", images.VOICE_BACKGROUND)
 async def post_voice_background(
     ctx: CtxDep, actor: ActorDep, request: Request[Any, Any, Any]
 ) -> VoiceBackgroundOut:
