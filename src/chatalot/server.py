@@ -34,6 +34,7 @@ from chatalot.db.notify import NotificationListener
 from chatalot.db.pool import DatabaseStartupError, missing_privileges_message, open_pool
 from chatalot.db.provision import ProvisionedDatabase, provision_database
 from chatalot.jobs import Jobs
+from chatalot.logs import flush_logging
 from chatalot.ratelimit import (
     LocalRateLimiter,
     RateLimiter,
@@ -207,6 +208,7 @@ async def run_server(settings: Settings) -> None:
         await provisioned.release()
         sock.close()
     log.info("Server shut down gracefully")
+    flush_logging()  # log lines are written by a background thread (logs.py): write them now
 
 
 _background: set[asyncio.Task[None]] = set()

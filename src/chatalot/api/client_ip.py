@@ -4,40 +4,65 @@ When the TCP peer is a trusted proxy, ``CF-Connecting-IP`` or ``X-Real-IP`` is t
 valid address; otherwise ``X-Forwarded-For`` is walked from the right, skipping trusted
 proxies, and the first untrusted address is the client. Headers from untrusted peers are
 ignored entirely, so a client cannot choose its own rate-limit bucket or audit address.
+
+Cost: this runs on every request, so "is this address a trusted proxy?" is answered from a
+bounded cache (addresses are parsed with ``ipaddress`` once, not per request), headers are
+looked at only when the peer is trusted, and a request without forwarding headers is answered
+without building anything.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# Addresses remembered (trusted or not, valid or not). Peers repeat; forwarded addresses are
+# looked up only for trusted peers. Bounded so that a flood of distinct addresses costs at
+# most this many entries.
+CACHE_SIZE = 4096
+
+_FORWARDING = (b"cf-connecting-ip", b"x-real-ip", b"x-forwarded-for")
+
 
 class ClientIpResolver:
     def __init__(self, trusted: Iterable[Network]) -> None:
         self._trusted = tuple(trusted)
+        # (is a valid address, is trusted), per address string, least recently used dropped
+        self._classify = functools.lru_cache(maxsize=CACHE_SIZE)(self._classify_uncached)
 
-    def is_trusted(self, address: str) -> bool:
+    def _classify_uncached(self, address: str) -> tuple[bool, bool]:
         ip = _parse(address)
         if ip is None:
-            return False
+            return False, False
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
-        return any(ip in network for network in self._trusted)
+        return True, any(ip in network for network in self._trusted)
+
+    def is_trusted(self, address: str) -> bool:
+        return self._classify(address)[1]
+
+    def _is_valid(self, address: str) -> bool:
+        return self._classify(address)[0] if address else False
 
     def resolve(self, peer: str | None, headers: Mapping[str, str]) -> str:
         peer = peer or "unknown"
         if not self.is_trusted(peer):
             return peer
+        return self._behind_proxy(peer, headers)
+
+    def _behind_proxy(self, peer: str, headers: Mapping[str, str]) -> str:
+        """The client of a request that came through the trusted proxy ``peer``."""
         for name in ("cf-connecting-ip", "x-real-ip"):
             value = headers.get(name, "").strip()
-            if _parse(value) is not None:
+            if self._is_valid(value):
                 return value
         forwarded = [part.strip() for part in headers.get("x-forwarded-for", "").split(",")]
         for candidate in reversed([p for p in forwarded if p]):
-            if _parse(candidate) is None:
+            if not self._is_valid(candidate):
                 break  # garbage in the chain: stop believing it
             if not self.is_trusted(candidate):
                 return candidate
@@ -45,14 +70,22 @@ class ClientIpResolver:
 
     def from_scope(self, scope: Mapping[str, Any]) -> str:
         client = scope.get("client")
-        peer = client[0] if client else None
-        headers: dict[str, str] = {}
-        for key, value in scope.get("headers", []):
-            name = key.decode("latin-1").lower()
-            if name in ("cf-connecting-ip", "x-real-ip", "x-forwarded-for"):
-                text = value.decode("latin-1")
-                headers[name] = f"{headers[name]},{text}" if name in headers else text
-        return self.resolve(peer, headers)
+        peer = (client[0] if client else None) or "unknown"
+        if not self.is_trusted(peer):
+            return peer  # the common case without a proxy: headers are never read
+        headers: dict[str, str] | None = None
+        for key, value in scope.get("headers", ()):
+            name = key.lower()
+            if name not in _FORWARDING:
+                continue
+            if headers is None:
+                headers = {}
+            text = value.decode("latin-1")
+            label = name.decode("latin-1")
+            headers[label] = f"{headers[label]},{text}" if label in headers else text
+        if headers is None:
+            return peer
+        return self._behind_proxy(peer, headers)
 
 
 def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -7,13 +7,14 @@
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from chatalot.api.errors import REQUEST_ID_KEY
+from chatalot.logs import direct_writer
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,7 +49,8 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=()"),
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
 )
-_REPLACED = {name for name, _ in SECURITY_HEADERS} | {b"x-frame-options"}
+_REPLACED = frozenset({name for name, _ in SECURITY_HEADERS} | {b"x-frame-options"})
+_REPLACED_WITH_CACHE = _REPLACED | {b"cache-control"}
 
 
 def cache_control_for(path: str) -> bytes | None:
@@ -69,16 +71,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         cache = cache_control_for(scope["path"])
+        dropped = _REPLACED if cache is None else _REPLACED_WITH_CACHE
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.lower() not in _REPLACED
-                    and (cache is None or k.lower() != b"cache-control")
+                    (k, v) for k, v in message.get("headers", ()) if k.lower() not in dropped
                 ]
-                headers.extend(SECURITY_HEADERS)
+                headers += SECURITY_HEADERS
                 if cache is not None:
                     headers.append((b"cache-control", cache))
                 message["headers"] = headers
@@ -92,6 +92,10 @@ _QUIET_PATHS = frozenset({"/api/health"})
 
 
 class RequestLog:
+    """One line per request: ``GET /api/account/me 200 1.2ms id=3f2a...`` (INFO; DEBUG for a
+    successful health check). Values from the client (the path) are written as they came:
+    the log formatter escapes control characters in every line (logs.py)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -99,8 +103,11 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex[:16]
+        # 64 random bits as 16 hex digits: unique enough to find a request in the log (not a
+        # secret, so no system call for it)
+        request_id = _incoming_request_id(scope) or f"{random.getrandbits(64):016x}"
         scope[REQUEST_ID_KEY] = request_id
+        id_header = (b"x-request-id", request_id.encode())
         started = time.perf_counter()
         status = 500
 
@@ -108,32 +115,26 @@ class RequestLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                ]
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_logged)
         finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            level = (
-                logging.DEBUG if scope["path"] in _QUIET_PATHS and status < 400 else logging.INFO
-            )
-            log.log(
-                level,
-                "%s %s %d %.1fms id=%s",
-                scope["method"],
-                scope["path"],
-                status,
-                elapsed_ms,
-                request_id,
-            )
+            path = scope["path"]
+            level = logging.DEBUG if status < 400 and path in _QUIET_PATHS else logging.INFO
+            if log.isEnabledFor(level):  # nothing more to do when the line would be dropped
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                message = f"{scope['method']} {path} {status} {elapsed_ms:.1f}ms id={request_id}"
+                writer = direct_writer(log, level)
+                if writer is not None:  # as configured by configure_logging: skip LogRecord
+                    writer.submit(log.name, level, message)
+                else:
+                    log.handle(log.makeRecord(log.name, level, __file__, 0, message, (), None))
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
-    for key, value in scope.get("headers", []):
+    for key, value in scope.get("headers", ()):
         if key == b"x-request-id" and _SAFE_REQUEST_ID.match(value):
             return str(value.decode())
     return None

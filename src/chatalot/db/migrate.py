@@ -5,7 +5,9 @@ transaction together with its row in ``_sqlx_migrations`` (version, description 
 words, installed_on, success, checksum = SHA-384 of the file bytes, execution_time in
 nanoseconds, first written as -1). The whole run holds sqlx's advisory lock
 (0x3d32ad9e x CRC32(database name)), so several server processes starting at once apply each
-file exactly once, and the ``sqlx`` CLI can read and extend the same table.
+file exactly once, and the ``sqlx`` CLI can read and extend the same table. The lock is
+session-level and released explicitly at the end of the run, whatever happens (the pool does
+not reset sessions on release).
 
 Refuses to go on when an applied file changed (checksum), a row is marked failed, or the
 database holds a version this code does not have.
@@ -206,8 +208,8 @@ async def run_migrations(conn: Any, migrations: list[Migration]) -> MigrationRep
     """Apply every pending migration under sqlx's advisory lock. Raises MigrationError."""
     database = await conn.fetchval("SELECT current_database()")
     key = lock_key(database)
-    await conn.execute("SELECT pg_advisory_lock($1)", key)
     try:
+        await conn.execute("SELECT pg_advisory_lock($1)", key)
         try:
             await conn.execute(_CREATE_BOOKKEEPING)
         except asyncpg.InsufficientPrivilegeError:
@@ -225,7 +227,22 @@ async def run_migrations(conn: Any, migrations: list[Migration]) -> MigrationRep
             newly.append(migration)
         return MigrationReport(applied=tuple(newly), already_applied=len(done))
     finally:
+        await _unlock(conn, key)
+
+
+async def _unlock(conn: Any, key: int) -> None:
+    """Release the session-level advisory lock. The connection may go back to a pool that does
+    not reset sessions (db/pool.py), so a lock that cannot be released must not survive it:
+    if the unlock fails or is cancelled, the session is ended, which releases every lock (a
+    failed unlock is not raised: it would hide the error that made the run stop, if any)."""
+    try:
+        # also right when a cancelled pg_advisory_lock never got the lock (it returns false)
         await conn.execute("SELECT pg_advisory_unlock($1)", key)
+    except Exception:
+        conn.terminate()
+    except BaseException:  # cancelled: end the session, then let the cancellation through
+        conn.terminate()
+        raise
 
 
 def _check_applied(migrations: list[Migration], applied: list[AppliedMigration]) -> None:
