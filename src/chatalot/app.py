@@ -13,10 +13,9 @@ from litestar.di import Provide
 from chatalot.api.auth import provide_actor, provide_meta
 from chatalot.api.client_ip import ClientIpResolver
 from chatalot.api.errors import EXCEPTION_HANDLERS
-from chatalot.api.head import HeadAsGet
 from chatalot.api.input_guard import InputGuard
 from chatalot.api.json_body import ChatalotRequest
-from chatalot.api.middleware import ASGIApp, RequestLog, SecurityHeaders
+from chatalot.api.middleware import ASGIApp, HttpEdge
 from chatalot.api.openapi import ApiContract, openapi_config
 from chatalot.api.ratelimit import RateLimit
 from chatalot.api.routes import all_handlers
@@ -65,10 +64,10 @@ def create_litestar(ctx: Ctx, extra_handlers: list[Any] | None = None) -> Litest
 
 
 def create_app(ctx: Ctx, extra_handlers: list[Any] | None = None) -> ASGIApp:
-    """The whole HTTP application: request log -> security headers -> rate limits -> input
-    guard -> HEAD as GET -> Litestar."""
+    """The whole HTTP application: request id, security headers and request log -> rate
+    limits -> input guard (NUL in the URL, HEAD as GET) -> Litestar."""
     litestar = create_litestar(ctx, extra_handlers)
     resolver = ClientIpResolver(ctx.settings.trusted_proxies)
-    guarded = InputGuard(HeadAsGet(litestar))  # type: ignore[arg-type]  # an ASGI app
+    guarded = InputGuard(litestar)  # type: ignore[arg-type]  # an ASGI app
     limited = RateLimit(guarded, ctx.limiter, resolver)
-    return RequestLog(SecurityHeaders(limited))
+    return HttpEdge(limited)

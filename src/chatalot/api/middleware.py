@@ -1,8 +1,6 @@
-"""Raw ASGI middleware around the whole HTTP app (API and static alike).
-
-- ``RequestLog``: a request id per request (``X-Request-Id``), one log line per request.
-- ``SecurityHeaders``: the original's security headers and Cache-Control rules on every response.
-"""
+"""Raw ASGI middleware around the whole HTTP app (API and static alike): ``HttpEdge`` gives
+every request an id, every response the original's security headers and Cache-Control rules,
+and writes one log line per request."""
 
 from __future__ import annotations
 
@@ -62,39 +60,20 @@ def cache_control_for(path: str) -> bytes | None:
     return b"no-cache"
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        cache = cache_control_for(scope["path"])
-        dropped = _REPLACED if cache is None else _REPLACED_WITH_CACHE
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    (k, v) for k, v in message.get("headers", ()) if k.lower() not in dropped
-                ]
-                headers += SECURITY_HEADERS
-                if cache is not None:
-                    headers.append((b"cache-control", cache))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 _QUIET_PATHS = frozenset({"/api/health"})
 
 
-class RequestLog:
-    """One line per request: ``GET /api/account/me 200 1.2ms id=3f2a...`` (INFO; DEBUG for a
-    successful health check). Values from the client (the path) are written as they came:
-    the log formatter escapes control characters in every line (logs.py)."""
+class HttpEdge:
+    """The outermost layer of every HTTP request, in one ASGI layer (each layer costs a
+    coroutine and a send wrapper per request):
+
+    - a request id (``X-Request-Id``: the client's if it is safe, else 64 random bits);
+    - the original's security headers and Cache-Control rules on every response;
+    - one log line per request: ``GET /api/account/me 200 1.2ms id=3f2a...`` (INFO; DEBUG for
+      a successful health check). Values from the client (the path) are written as they came:
+      the log formatter escapes control characters in every line (logs.py).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -107,21 +86,29 @@ class RequestLog:
         # secret, so no system call for it)
         request_id = _incoming_request_id(scope) or f"{random.getrandbits(64):016x}"
         scope[REQUEST_ID_KEY] = request_id
-        id_header = (b"x-request-id", request_id.encode())
+        path = scope["path"]
+        cache = cache_control_for(path)
+        dropped = _REPLACED if cache is None else _REPLACED_WITH_CACHE
+        added = [*SECURITY_HEADERS]
+        if cache is not None:
+            added.append((b"cache-control", cache))
+        added.append((b"x-request-id", request_id.encode()))
         started = time.perf_counter()
         status = 500
 
-        async def send_logged(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
+                headers = [
+                    (k, v) for k, v in message.get("headers", ()) if k.lower() not in dropped
+                ]
+                message["headers"] = headers + added
             await send(message)
 
         try:
-            await self.app(scope, receive, send_logged)
+            await self.app(scope, receive, send_with_headers)
         finally:
-            path = scope["path"]
             level = logging.DEBUG if status < 400 and path in _QUIET_PATHS else logging.INFO
             if log.isEnabledFor(level):  # nothing more to do when the line would be dropped
                 elapsed_ms = (time.perf_counter() - started) * 1000

@@ -3,6 +3,7 @@ and the request, passed to every service function."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ class Actor:
     session_id: uuid.UUID | None = None  # the refresh chain the token came from (None: unknown)
 
 
+@functools.lru_cache(maxsize=1024)  # computed for every authenticated request; agents repeat
 def device_name(user_agent: str | None) -> str | None:
     """The original's short device description from a User-Agent string."""
     if not user_agent or len(user_agent.encode()) > 512:
