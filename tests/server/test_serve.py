@@ -258,7 +258,8 @@ def test_unreadable_jwt_key_is_one_sentence(tmp_path: Path) -> None:
 
 async def test_accounts_work_on_a_real_server(pg: PgServer, empty_db: str, tmp_path: Path) -> None:
     """On a real process (uvicorn, production Argon2id): the first user registers and is
-    owner, logs in, reads their profile, and an admin setting shows in /api/auth/config."""
+    owner, logs in, reads their profile, and an admin setting shows in /api/auth/config; HEAD
+    answers GET's headers without a body through uvicorn."""
     import httpx
 
     from tests.support.auth import PASSWORD, register_body
@@ -285,8 +286,16 @@ async def test_accounts_work_on_a_real_server(pg: PgServer, empty_db: str, tmp_p
             config = await http.get("/api/auth/config")
             assert config.json()["registration_mode"] == "closed"
             assert registered.headers["x-content-type-options"] == "nosniff"
+            for path, auth in (("/api/health", {}), ("/api/account/me", headers)):
+                get = await http.get(path, headers=auth)
+                head = await http.head(path, headers=auth)  # uvicorn must see a HEAD
+                assert head.status_code == 200 and head.content == b"", path
+                assert head.headers["content-length"] == get.headers["content-length"], path
+            after_head = await http.get("/api/health")  # the connection is still usable
+            assert after_head.status_code == 200
     finally:
         assert server.stop() == 0, server.log
+    assert "Exception caught after response started" not in server.log
     conn = await asyncpg.connect(pg.url(empty_db).dsn)
     try:
         stored = await conn.fetchval("SELECT password_hash FROM users")

@@ -31,7 +31,9 @@ class InputGuard:
         if scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return
-        scope["method"] = "GET"
+        # a copy: the server keeps the original scope and must still see HEAD (uvicorn then
+        # expects no body, whatever Content-Length says)
+        scope = {**scope, "method": "GET"}
 
         async def send_without_body(message: Message) -> None:
             if message["type"] == "http.response.body":
