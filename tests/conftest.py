@@ -74,13 +74,19 @@ def make_settings(**overrides: str) -> Settings:
     return load_settings(environ)
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings_in(tmp_path: Path, **overrides: str) -> Settings:
+    """Test settings whose folders are inside ``tmp_path`` (plus ``overrides``)."""
     return make_settings(
         STATIC_FILES_PATH=str(tmp_path / "static"),
         CHATALOT_DATA_DIR=str(tmp_path / "data"),
         FILE_STORAGE_PATH=str(tmp_path / "files"),
+        **overrides,
     )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return settings_in(tmp_path)
 
 
 class RecordingSink:

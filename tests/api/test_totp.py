@@ -19,7 +19,7 @@ from chatalot.config import Settings
 from chatalot.context import Ctx
 from chatalot.security import totp
 from chatalot.services import totp as totp_service
-from tests.conftest import make_settings
+from tests.conftest import settings_in
 from tests.support.auth import TestUser, make_user
 
 KEY = "test-totp-encryption-key-0123456789"
@@ -31,12 +31,7 @@ LOCKED = re.compile(r"^too many attempts — try again in (\d+) seconds$")
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return make_settings(
-        STATIC_FILES_PATH=str(tmp_path / "static"),
-        CHATALOT_DATA_DIR=str(tmp_path / "data"),
-        FILE_STORAGE_PATH=str(tmp_path / "files"),
-        TOTP_ENCRYPTION_KEY=KEY,
-    )
+    return settings_in(tmp_path, TOTP_ENCRYPTION_KEY=KEY)
 
 
 def clock(ctx: Ctx) -> FakeClock:

@@ -16,7 +16,7 @@ from chatalot.clock import FakeClock
 from chatalot.config import Settings
 from chatalot.context import Ctx
 from chatalot.security import totp
-from tests.conftest import make_settings
+from tests.conftest import settings_in
 from tests.support.auth import TestUser, bearer, make_user
 
 KEY = "login-test-totp-key-abcdefghijklmnop"
@@ -24,12 +24,7 @@ KEY = "login-test-totp-key-abcdefghijklmnop"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return make_settings(
-        STATIC_FILES_PATH=str(tmp_path / "static"),
-        CHATALOT_DATA_DIR=str(tmp_path / "data"),
-        FILE_STORAGE_PATH=str(tmp_path / "files"),
-        TOTP_ENCRYPTION_KEY=KEY,
-    )
+    return settings_in(tmp_path, TOTP_ENCRYPTION_KEY=KEY)
 
 
 async def enable_2fa(

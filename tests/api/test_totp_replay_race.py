@@ -19,19 +19,14 @@ from chatalot.db.pool import open_pool
 from chatalot.security import totp
 from chatalot.security.passwords import PasswordHasher
 from chatalot.security.tokens import JwtKeys
-from tests.conftest import build_ctx, make_settings
+from tests.conftest import build_ctx, settings_in
 from tests.support.auth import make_user
 from tests.support.pg import PgServer
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return make_settings(
-        STATIC_FILES_PATH=str(tmp_path / "static"),
-        CHATALOT_DATA_DIR=str(tmp_path / "data"),
-        FILE_STORAGE_PATH=str(tmp_path / "files"),
-        TOTP_ENCRYPTION_KEY="race-test-totp-key-abcdefghijklmnop",
-    )
+    return settings_in(tmp_path, TOTP_ENCRYPTION_KEY="race-test-totp-key-abcdefghijklmnop")
 
 
 @pytest.fixture
