@@ -24,6 +24,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+    """Polls ``url`` until it answers 200 (True), or the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:  # noqa: S310 - loopback only
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
 @contextmanager
 def running_server(extra_env: dict[str, str] | None = None, cpu: str | None = "0") -> Iterator[str]:
     """Yields the base URL of a fresh server; stops it and removes its data afterwards."""
@@ -46,17 +61,8 @@ def running_server(extra_env: dict[str, str] | None = None, cpu: str | None = "0
     proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/health", timeout=1) as r:  # noqa: S310
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit((workdir / "server.log").read_text())
-            time.sleep(0.05)
+        if not wait_until_ok(f"{url}/api/health", proc):
+            raise SystemExit((workdir / "server.log").read_text())
         yield url
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -47,7 +47,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -58,7 +57,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench._server import ROOT, free_port
+from bench._server import ROOT, free_port, wait_until_ok
 
 SERVER_CPU = 0
 LOAD_CPU = 1
@@ -96,17 +95,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def wait_healthy(target: Target, path: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{target.url}{path}", timeout=1) as r:  # noqa: S310
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if target.proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"{target.name} did not start:\n{target.log_path.read_text()}")
-        time.sleep(0.05)
+    if not wait_until_ok(f"{target.url}{path}", target.proc, timeout):
+        raise SystemExit(f"{target.name} did not start:\n{target.log_path.read_text()}")
 
 
 def start(
