@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from chatalot.api.json_body import MAX_DEPTH
+from chatalot.api.json_body import MAX_DEPTH, decode_json_body
 from chatalot.app import MAX_REQUEST_BODY_BYTES, create_litestar
 from chatalot.context import Ctx
+from chatalot.errors import Invalid
 from tests.support.auth import PASSWORD, bearer, make_user, register
 
 JSON = {"content-type": "application/json"}
@@ -74,18 +75,13 @@ async def test_deep_nesting_is_refused(client: httpx.AsyncClient, depth: int) ->
     assert_error(response, 400, "nested too deeply")
 
 
-async def test_nesting_up_to_the_limit_reaches_the_route(
-    client: httpx.AsyncClient, ctx: Ctx
-) -> None:
-    """Nesting within the limit is not refused by the edge (the route decides)."""
-    user = await make_user(ctx, "deepprefs")
-    inner: Any = 1
-    for _ in range(MAX_DEPTH - 2):
-        inner = [inner]
-    response = await client.put(
-        "/api/account/preferences", json={"deep": inner}, headers=user.headers
-    )
-    assert "nested too deeply" not in response.text
+def test_nesting_up_to_the_limit_is_decoded() -> None:
+    """Exactly MAX_DEPTH levels pass the edge (routes may set a lower limit of their own, as
+    preferences does); one more is refused."""
+    at_limit = b"[" * MAX_DEPTH + b"]" * MAX_DEPTH
+    assert decode_json_body(at_limit) is not None
+    with pytest.raises(Invalid, match="nested too deeply"):
+        decode_json_body(b"[" + at_limit + b"]")
 
 
 async def test_malformed_json_is_named(client: httpx.AsyncClient) -> None:
