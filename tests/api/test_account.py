@@ -14,6 +14,7 @@ from chatalot.context import Ctx
 from chatalot.ids import uuid7
 from chatalot.protocol.events import UserProfileUpdated
 from chatalot.security import codes
+from chatalot.services.audience import EVERYONE
 from tests.conftest import RecordingSink
 from tests.support.auth import PASSWORD, TestUser, bearer, make_user, register
 
@@ -225,7 +226,7 @@ async def test_profile_update_sets_fields_and_tells_everyone(
     assert body["banner_url"] == OWN_BANNER
     assert "voice_background_url" not in body
     [emitted] = sink.published
-    assert emitted.audience == "everyone"
+    assert emitted.audience == EVERYONE
     assert isinstance(emitted.event, UserProfileUpdated)
     frame = msgspec.json.decode(msgspec.json.encode(emitted.event))
     assert frame == {

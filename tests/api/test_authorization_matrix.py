@@ -32,6 +32,17 @@ def all_cases() -> list[Case]:
 CASES = all_cases()
 
 
+def community_cases() -> list[Case]:
+    """The cases of the community matrix (tests/api/community_authz/)."""
+    from tests.api import community_authz
+
+    cases: list[Case] = []
+    for info in pkgutil.iter_modules(community_authz.__path__):
+        module = importlib.import_module(f"{community_authz.__name__}.{info.name}")
+        cases.extend(getattr(module, "CASES", []))
+    return cases
+
+
 def fill(value: Any, ids: dict[str, str]) -> Any:
     if isinstance(value, str):
         return value.format(**ids) if "{" in value else value
@@ -54,6 +65,7 @@ def test_every_api_route_has_a_case(ctx: Ctx) -> None:
             if method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
                 routes.add((method, path))
     covered = {(c.method, c.route) for c in CASES}
+    covered |= {(c.method, c.route) for c in community_cases()}
     assert routes - covered == set(), "routes without an authorization case"
     assert covered - routes == set(), "cases for routes that do not exist"
 

@@ -16,6 +16,7 @@ from chatalot.clock import FakeClock
 from chatalot.context import Ctx
 from chatalot.protocol.events import UserProfileUpdated
 from chatalot.services import images
+from chatalot.services.audience import EVERYONE
 from chatalot.services.images import detect_image_type
 from tests.conftest import RecordingSink
 from tests.support.auth import PASSWORD, TestUser, make_user
@@ -143,7 +144,7 @@ async def test_avatar_upload_each_type(
     if content_type == "image/gif":
         assert served.content == data  # stored as is
     [emitted] = sink.published
-    assert emitted.audience == "everyone"
+    assert emitted.audience == EVERYONE
     assert isinstance(emitted.event, UserProfileUpdated)
     assert emitted.event.avatar_url == body["avatar_url"]
     assert msgspec.json.decode(msgspec.json.encode(emitted.event))["type"] == "user_profile_updated"
@@ -227,7 +228,7 @@ async def test_voice_background_upload_and_delete(
     assert "voice_background_url" not in me
     assert stored(ctx) == []
     assert [e.event.voice_background_url for e in sink.published] == [url, None]  # type: ignore[attr-defined]
-    assert {e.audience for e in sink.published} == {"everyone"}
+    assert {e.audience for e in sink.published} == {EVERYONE}
 
 
 @pytest.mark.parametrize(

@@ -26,3 +26,95 @@ class UserProfileUpdated(msgspec.Struct, tag="user_profile_updated", tag_field="
     custom_status: str | None
     bio: str | None
     pronouns: str | None
+
+
+class CommunityUpdated(msgspec.Struct, tag="community_updated", tag_field="type"):
+    """PATCH /api/communities/{cid}: to every member of the community."""
+
+    community_id: str
+    name: str
+    description: str | None
+    icon_url: str | None
+    banner_url: str | None
+    community_theme: dict[str, object] | None
+    welcome_message: str | None
+
+
+class GroupUpdated(msgspec.Struct, tag="group_updated", tag_field="type"):
+    """PATCH /api/groups/{id}: to every member of the group's community."""
+
+    group_id: str
+    name: str
+    description: str | None
+    icon_url: str | None
+    banner_url: str | None
+    accent_color: str | None
+    visibility: str
+
+
+class GroupDeleted(msgspec.Struct, tag="group_deleted", tag_field="type"):
+    """DELETE /api/groups/{id}: to every member of the group's community."""
+
+    group_id: str
+
+
+class ChannelUpdated(msgspec.Struct, tag="channel_updated", tag_field="type"):
+    """PATCH /api/channels/{id}: to the channel's subscribers."""
+
+    channel_id: str
+    name: str | None
+    topic: str | None
+    read_only: bool
+    slow_mode_seconds: int
+    archived: bool
+    voice_background: str | None
+
+
+class ChannelDeleted(msgspec.Struct, tag="channel_deleted", tag_field="type"):
+    """DELETE of a group channel: to every member of the community."""
+
+    channel_id: str
+
+
+class MemberRoleUpdated(msgspec.Struct, tag="member_role_updated", tag_field="type"):
+    """A channel role change (and each half of a channel ownership transfer)."""
+
+    channel_id: str
+    user_id: str
+    role: str
+
+
+class MemberKicked(msgspec.Struct, tag="member_kicked", tag_field="type"):
+    channel_id: str
+    user_id: str
+    kicked_by: str
+
+
+class MemberBanned(msgspec.Struct, tag="member_banned", tag_field="type"):
+    channel_id: str
+    user_id: str
+    banned_by: str
+
+
+class SenderKeyRotationRequired(
+    msgspec.Struct, tag="sender_key_rotation_required", tag_field="type"
+):
+    """Someone left or was removed: the remaining members must make new sender keys.
+    ``reason`` is ``member_removed`` or ``member_left``."""
+
+    channel_id: str
+    reason: str
+
+
+class UserTimedOut(msgspec.Struct, tag="user_timed_out", tag_field="type"):
+    channel_id: str
+    user_id: str
+    expires_at: str
+    reason: str | None
+
+
+class UserWarned(msgspec.Struct, tag="user_warned", tag_field="type"):
+    channel_id: str
+    user_id: str
+    reason: str
+    warning_count: int

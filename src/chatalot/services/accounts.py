@@ -40,6 +40,7 @@ from chatalot.repositories.users import UserRow
 from chatalot.security import codes
 from chatalot.services import images, lockout
 from chatalot.services.actor import Actor
+from chatalot.services.audience import EVERYONE
 from chatalot.services.audit import record_audit
 from chatalot.services.sessions import end_user_sessions
 from chatalot.services.validation import (
@@ -180,7 +181,7 @@ async def _apply_profile_changes(tx: Tx, actor: Actor, changes: ProfileChanges) 
     user = await users_repo.select_user(tx.conn, actor.user_id)
     if user is None:
         raise NotFound("user not found")
-    tx.emit(profile_updated_event(user), to="everyone")
+    tx.emit(profile_updated_event(user), to=EVERYONE)
     return user
 
 
