@@ -13,9 +13,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from litestar import Litestar
 
 from chatalot import __version__
-from chatalot.app import create_app
+from chatalot.app import create_app, create_litestar
 from chatalot.clock import FakeClock
 from chatalot.config import Settings, load_settings
 from chatalot.context import Ctx
@@ -172,8 +173,22 @@ def ctx(
     return build_ctx(Database.single_connection(db_conn, sink=sink), settings, passwords, jwt_keys)
 
 
+# One Litestar app per CORS setting for the whole run, pointed at each test's context (building
+# the app costs about 0.1 s, most of a short test). The edge layers are built per test.
+_SHARED_APPS: dict[tuple[str, ...], Litestar] = {}
+_CURRENT_CTX: list[Ctx] = []
+
+
+def _current_ctx() -> Ctx:
+    return _CURRENT_CTX[-1]
+
+
 @pytest.fixture
 async def client(ctx: Ctx) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(ctx))
+    key = tuple(ctx.settings.cors_origins)
+    if key not in _SHARED_APPS:
+        _SHARED_APPS[key] = create_litestar(ctx, current=_current_ctx)
+    _CURRENT_CTX[:] = [ctx]
+    transport = httpx.ASGITransport(app=create_app(ctx, litestar=_SHARED_APPS[key]))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c

@@ -4,6 +4,7 @@ middleware into one ASGI application. No logic lives here."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Litestar
@@ -30,20 +31,44 @@ MAX_REQUEST_BODY_BYTES = 1024 * 1024
 log = logging.getLogger("chatalot_server")
 
 
-def create_litestar(ctx: Ctx, extra_handlers: list[Any] | None = None) -> Litestar:
-    site = StaticSite(ctx.settings.static_files_path)
+def create_litestar(
+    ctx: Ctx,
+    extra_handlers: list[Any] | None = None,
+    *,
+    current: Callable[[], Ctx] | None = None,
+) -> Litestar:
+    """The Litestar app. ``current``, when given, is asked for the context on every request
+    instead of using ``ctx`` (the test suite builds one app and points it at each test's
+    context: building the app is most of a short test's time)."""
+    if current is None:
+        site = StaticSite(ctx.settings.static_files_path)
 
-    def provide_ctx() -> Ctx:
-        return ctx
+        def provide_ctx() -> Ctx:
+            return ctx
 
-    def provide_site() -> StaticSite:
-        return site
+        def provide_site() -> StaticSite:
+            return site
+
+        cached = True
+    else:
+        sites: dict[str, StaticSite] = {}
+
+        def provide_ctx() -> Ctx:
+            return current()
+
+        def provide_site() -> StaticSite:
+            path = str(current().settings.static_files_path)
+            if path not in sites:
+                sites[path] = StaticSite(current().settings.static_files_path)
+            return sites[path]
+
+        cached = False
 
     return Litestar(
         route_handlers=[*(extra_handlers or []), *all_handlers()],
         dependencies={
-            "ctx": Provide(provide_ctx, sync_to_thread=False, use_cache=True),
-            "site": Provide(provide_site, sync_to_thread=False, use_cache=True),
+            "ctx": Provide(provide_ctx, sync_to_thread=False, use_cache=cached),
+            "site": Provide(provide_site, sync_to_thread=False, use_cache=cached),
             "actor": Provide(provide_actor),
             "meta": Provide(provide_meta),
         },
@@ -63,10 +88,14 @@ def create_litestar(ctx: Ctx, extra_handlers: list[Any] | None = None) -> Litest
     )
 
 
-def create_app(ctx: Ctx, extra_handlers: list[Any] | None = None) -> ASGIApp:
+def create_app(
+    ctx: Ctx, extra_handlers: list[Any] | None = None, *, litestar: Litestar | None = None
+) -> ASGIApp:
     """The whole HTTP application: request id, security headers and request log -> rate
-    limits -> input guard (NUL in the URL, HEAD as GET) -> Litestar."""
-    litestar = create_litestar(ctx, extra_handlers)
+    limits -> input guard (NUL in the URL, HEAD as GET) -> Litestar (``litestar``: one
+    already built, see ``create_litestar``)."""
+    if litestar is None:
+        litestar = create_litestar(ctx, extra_handlers)
     resolver = ClientIpResolver(ctx.settings.trusted_proxies)
     guarded = InputGuard(litestar)  # type: ignore[arg-type]  # an ASGI app
     limited = RateLimit(guarded, ctx.limiter, resolver)
