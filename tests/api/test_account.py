@@ -14,7 +14,7 @@ from chatalot.context import Ctx
 from chatalot.ids import uuid7
 from chatalot.protocol.events import UserProfileUpdated
 from chatalot.security import codes
-from chatalot.services.audience import EVERYONE
+from chatalot.services.audience import EVERYONE, AccessRevoked
 from tests.conftest import RecordingSink
 from tests.support.auth import PASSWORD, TestUser, bearer, make_user, register
 
@@ -749,14 +749,15 @@ async def _dm(ctx: Ctx, a: TestUser, b: TestUser) -> uuid.UUID:
     return channel_id
 
 
-async def test_delete_account(client: httpx.AsyncClient, ctx: Ctx) -> None:
-    """Deleting removes the user in one go: audit row (user_id NULL, username kept), owned
-    communities survive without owner, messages stay without sender, DMs whose other side
-    is gone are removed, DMs with a living member stay; the old token then gets 401."""
+async def test_delete_account(client: httpx.AsyncClient, ctx: Ctx, sink: RecordingSink) -> None:
+    """Deleting removes the user in one go: audit row (user_id NULL, username kept), their
+    memberships go, messages stay without sender, DMs whose other side is gone are removed,
+    DMs with a living member stay, access to every channel is revoked after commit; the old
+    token then gets 401."""
     victim = await make_user(ctx, "leaving")
     friend = await make_user(ctx)
     ghost = await make_user(ctx)
-    community_id = await _community(ctx, victim, friend)
+    community_id = await _community(ctx, friend, victim)
     kept_dm = await _dm(ctx, victim, friend)
     orphan_dm = await _dm(ctx, victim, ghost)
     await execute(ctx, "DELETE FROM users WHERE id = $1", ghost.id)
@@ -772,8 +773,14 @@ async def test_delete_account(client: httpx.AsyncClient, ctx: Ctx) -> None:
     assert len(rows) == 1
     assert rows[0]["user_id"] is None
     assert msgspec.json.decode(msgspec.json.encode(rows[0]["metadata"])) == {"username": "leaving"}
-    owner = await fetchval(ctx, "SELECT owner_id FROM communities WHERE id = $1", community_id)
-    assert owner is None
+    members = await fetchval(
+        ctx,
+        "SELECT array_agg(user_id) FROM community_members WHERE community_id = $1",
+        community_id,
+    )
+    assert members == [friend.id]
+    [revoked] = [e.event for e in sink.published if isinstance(e.event, AccessRevoked)]
+    assert revoked == AccessRevoked(victim.id, frozenset({kept_dm, orphan_dm}), "deleted")
     assert await fetchval(ctx, "SELECT count(*) FROM channels WHERE id = $1", orphan_dm) == 0
     assert await fetchval(ctx, "SELECT count(*) FROM channels WHERE id = $1", kept_dm) == 1
     senders = await fetchval(
@@ -817,6 +824,21 @@ async def test_delete_account_group_owner_refused(client: httpx.AsyncClient, ctx
     )
     assert await fetchval(ctx, "SELECT count(*) FROM users WHERE id = $1", user.id) == 1
     assert await audit_rows(ctx, "account_deleted") == []
+
+
+async def test_delete_account_community_owner_refused(client: httpx.AsyncClient, ctx: Ctx) -> None:
+    """Owning a community blocks the deletion (the owner cannot leave it either)."""
+    user = await make_user(ctx)
+    await _community(ctx, user)
+    response = await client.request(
+        "DELETE", "/api/account", headers=user.headers, json={"password": PASSWORD}
+    )
+    assert error(response) == (
+        400,
+        "validation_error",
+        "you must transfer or delete all communities you own before deleting your account",
+    )
+    assert await fetchval(ctx, "SELECT count(*) FROM users WHERE id = $1", user.id) == 1
 
 
 async def test_delete_account_instance_owner_refused(client: httpx.AsyncClient, ctx: Ctx) -> None:

@@ -11,6 +11,8 @@ import pytest
 
 from chatalot.context import Ctx
 from chatalot.ids import UserId, uuid7
+from chatalot.services.audience import AccessRevoked
+from tests.conftest import RecordingSink
 from tests.support.auth import PASSWORD, TestUser, bearer, make_user, register
 
 NEW_PASSWORD = "N3w-Password!"
@@ -473,7 +475,9 @@ async def test_unsuspend_unknown_is_404(client: httpx.AsyncClient, ctx: Ctx) -> 
 # -- delete ---------------------------------------------------------------------------------
 
 
-async def test_delete_user_hands_over_and_cleans_up(client: httpx.AsyncClient, ctx: Ctx) -> None:
+async def test_delete_user_hands_over_and_cleans_up(
+    client: httpx.AsyncClient, ctx: Ctx, sink: RecordingSink
+) -> None:
     """Deleting an account: its communities and groups go to the owner, its DMs are deleted,
     the row is gone, the audit keeps who it was, and its token stops working at once."""
     owner, admin = await staff(ctx)
@@ -494,9 +498,17 @@ async def test_delete_user_hands_over_and_cleans_up(client: httpx.AsyncClient, c
             await conn.fetchval("SELECT owner_id FROM communities WHERE id = $1", community)
             == owner.id
         )
+        heir_role = await conn.fetchval(
+            "SELECT role FROM community_members WHERE community_id = $1 AND user_id = $2",
+            community,
+            owner.id,
+        )
+        assert heir_role == "owner"  # the community keeps an owner who is a member
         assert await conn.fetchval("SELECT owner_id FROM groups WHERE id = $1", group) == owner.id
         assert await conn.fetchval("SELECT count(*) FROM channels WHERE id = $1", dm) == 0
         assert await conn.fetchval("SELECT count(*) FROM channels WHERE id = $1", other_dm) == 1
+    revoked = [e.event for e in sink.published if isinstance(e.event, AccessRevoked)]
+    assert revoked == [AccessRevoked(doomed.id, frozenset({dm}), "deleted")]
     [entry] = await audit_rows(ctx, "admin_delete_user")
     assert entry["user_id"] == admin.id
     assert entry["metadata"] == {"target_user_id": str(doomed.id), "target_username": "doomed"}

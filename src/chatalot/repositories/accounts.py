@@ -76,6 +76,15 @@ async def exists_owned_group(conn: Conn, user_id: UserId) -> bool:
     )
 
 
+async def exists_owned_community(conn: Conn, user_id: UserId) -> bool:
+    """True when the user is the owner of at least one community."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM communities WHERE owner_id = $1)", user_id
+        )
+    )
+
+
 async def delete_orphan_dm_channels(conn: Conn, user_id: UserId) -> int:
     """Deletes the DM channels of the user that have no other member (the other side's
     account is already gone); returns how many. Their messages go with them (cascade)."""

@@ -150,13 +150,24 @@ async def select_instance_owner_id(conn: Conn) -> UserId | None:
 
 
 async def update_communities_owner(conn: Conn, *, from_user: UserId, to_user: UserId) -> int:
-    """Hands every community owned by ``from_user`` to ``to_user``; returns how many."""
-    status = await conn.execute(
-        "UPDATE communities SET owner_id = $2, updated_at = now() WHERE owner_id = $1",
+    """Hands every community owned by ``from_user`` to ``to_user``, who becomes (or stays) a
+    member with the role ``owner`` there; returns how many."""
+    rows = await conn.fetch(
+        "UPDATE communities SET owner_id = $2, updated_at = now() WHERE owner_id = $1 RETURNING id",
         from_user,
         to_user,
     )
-    return int(status.split()[-1])
+    if rows:
+        await conn.execute(
+            """
+            INSERT INTO community_members (community_id, user_id, role)
+            SELECT unnest($1::uuid[]), $2, 'owner'
+            ON CONFLICT (community_id, user_id) DO UPDATE SET role = 'owner'
+            """,
+            [r["id"] for r in rows],
+            to_user,
+        )
+    return len(rows)
 
 
 async def update_groups_owner(conn: Conn, *, from_user: UserId, to_user: UserId) -> int:

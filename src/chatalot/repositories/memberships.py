@@ -151,6 +151,12 @@ async def list_group_channel_member_pairs(
     return [(r["user_id"], r["channel_id"]) for r in rows]
 
 
+async def list_channel_ids_of_user(conn: Conn, user_id: UserId) -> list[ChannelId]:
+    """Every channel the user is a member of (DMs included)."""
+    rows = await conn.fetch("SELECT channel_id FROM channel_members WHERE user_id = $1", user_id)
+    return [r["channel_id"] for r in rows]
+
+
 async def delete_sender_key_distributions(
     conn: Conn, user_id: UserId, channel_ids: Sequence[ChannelId]
 ) -> None:

@@ -33,12 +33,14 @@ from chatalot.errors import Invalid, NotFound, Unauthorized
 from chatalot.protocol.api.account import ProfileIn
 from chatalot.protocol.events import UserProfileUpdated
 from chatalot.repositories import accounts as accounts_repo
+from chatalot.repositories import memberships as memberships_repo
 from chatalot.repositories import preferences as preferences_repo
 from chatalot.repositories import users as users_repo
 from chatalot.repositories.accounts import KEEP, Keep, ProfileChanges
 from chatalot.repositories.users import UserRow
 from chatalot.security import codes
 from chatalot.services import images, lockout
+from chatalot.services.access_revocation import revoke_access
 from chatalot.services.actor import Actor
 from chatalot.services.audience import EVERYONE
 from chatalot.services.audit import record_audit
@@ -298,6 +300,10 @@ async def delete_account(ctx: Ctx, actor: Actor, password: str) -> None:
             raise Invalid(
                 "you must transfer or delete all groups you own before deleting your account"
             )
+        if await accounts_repo.exists_owned_community(tx.conn, user.id):
+            raise Invalid(
+                "you must transfer or delete all communities you own before deleting your account"
+            )
         await record_audit(
             tx.conn,
             "account_deleted",
@@ -305,8 +311,10 @@ async def delete_account(ctx: Ctx, actor: Actor, password: str) -> None:
             meta=actor.meta,
             metadata={"username": user.username},
         )
+        channels = await memberships_repo.list_channel_ids_of_user(tx.conn, user.id)
         await accounts_repo.delete_orphan_dm_channels(tx.conn, user.id)
         await accounts_repo.delete_user(tx.conn, user.id)
+        revoke_access(tx, user.id, channels, "deleted")
     await asyncio.to_thread(images.remove_images, images.avatars_dir(ctx), user.id)
 
 

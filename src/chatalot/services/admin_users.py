@@ -21,9 +21,11 @@ from chatalot.db.database import Conn, Tx
 from chatalot.errors import Forbidden, Invalid, NotFound
 from chatalot.ids import UserId
 from chatalot.repositories import admin_users as admin_users_repo
+from chatalot.repositories import memberships as memberships_repo
 from chatalot.repositories import users as users_repo
 from chatalot.repositories.admin_users import AdminUserRow, MembershipRow
 from chatalot.repositories.users import UserRow
+from chatalot.services.access_revocation import revoke_access
 from chatalot.services.actor import Actor
 from chatalot.services.admin import (
     check_text,
@@ -166,8 +168,10 @@ async def delete_user(ctx: Ctx, actor: Actor, user_id: UserId) -> None:
         heir = await admin_users_repo.select_instance_owner_id(tx.conn) or actor.user_id
         await admin_users_repo.update_communities_owner(tx.conn, from_user=user_id, to_user=heir)
         await admin_users_repo.update_groups_owner(tx.conn, from_user=user_id, to_user=heir)
+        channels = await memberships_repo.list_channel_ids_of_user(tx.conn, user_id)
         await admin_users_repo.delete_dm_channels_of_user(tx.conn, user_id)
         await admin_users_repo.delete_user(tx.conn, user_id)
+        revoke_access(tx, user_id, channels, "deleted")
         await admin_users_repo.notify_suspension(tx.conn, notification_payload(user_id, True))
         _announce_suspension(ctx, tx, user_id, True)
 

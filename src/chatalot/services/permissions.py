@@ -6,7 +6,9 @@ Nobody acts on someone at or above their own level (``can_moderate``: strictly g
 
 Instance flags come from the caller's access token (as in the original). Fixed here, unlike
 the original: nobody acts on the instance owner (``target_level`` gives them the top level
-whatever their role in a community or channel).
+whatever their role in a community or channel), and nobody kicks or bans a community's owner
+(``require_removable``: not even instance staff, whose level is above it; that would leave a
+community whose owner is not a member; transfer the ownership or delete the community instead).
 
 Three kinds of effective role:
 
@@ -63,6 +65,12 @@ def target_level(stored_role: str | None, *, is_instance_owner: bool) -> int:
 def can_moderate(actor_role: str | None, target: int) -> bool:
     """Strictly above the target's level (``target`` from ``target_level``)."""
     return level(actor_role) > target
+
+
+def require_removable(stored_role: str | None) -> None:
+    """A community's owner cannot be kicked or banned (by anyone)."""
+    if stored_role == OWNER:
+        raise Forbidden()
 
 
 def can_delete_others_messages(role: str | None) -> bool:
