@@ -12,6 +12,7 @@ from chatalot.repositories import sessions as sessions_repo
 from chatalot.services.audit import record_audit
 from chatalot.services.maintenance import hourly_cleanup
 from tests.support.auth import make_user
+from tests.support.spaces import make_channel, time_out
 
 
 async def test_cleanup_respects_retention(ctx: Ctx) -> None:
@@ -63,3 +64,17 @@ async def test_cleanup_respects_retention(ctx: Ctx) -> None:
         assert await conn.fetchval("SELECT device_name FROM refresh_tokens") == "recent"
         assert await conn.fetchval("SELECT subject FROM auth_lockouts") == "fresh"
         assert await conn.fetchval("SELECT count(*) FROM audit_log") == 1
+
+
+async def test_cleanup_removes_ended_timeouts(ctx: Ctx) -> None:
+    """A timeout that has ended goes; an active one stays."""
+    owner, late, current = [await make_user(ctx) for _ in range(3)]
+    channel = await make_channel(ctx, None, owner.id)
+    now = ctx.clock.now()
+    await time_out(ctx, channel, late.id, until=now - timedelta(seconds=1))
+    await time_out(ctx, channel, current.id, until=now + timedelta(minutes=5))
+    report = await hourly_cleanup(ctx)
+    assert report.timeouts == 1
+    async with ctx.db.connection() as conn:
+        left = await conn.fetchval("SELECT array_agg(user_id) FROM user_timeouts")
+    assert left == [current.id]

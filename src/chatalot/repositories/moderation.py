@@ -145,3 +145,9 @@ async def list_warnings(conn: Conn, channel_id: ChannelId, user_id: UserId) -> l
         user_id,
     )
     return [WarningRow(**dict(r)) for r in records]
+
+
+async def delete_expired_timeouts(conn: Conn, now: datetime) -> int:
+    """Timeouts that ended before ``now`` (they no longer count anyway); returns how many."""
+    status = await conn.execute("DELETE FROM user_timeouts WHERE expires_at <= $1", now)
+    return int(status.split()[-1])

@@ -1,5 +1,6 @@
-"""Periodic clean-up of security data: refresh tokens expired for more than 7 days, failed-login
-counters idle for a day, and audit entries older than 90 days (the original's retention).
+"""Periodic clean-up: refresh tokens expired for more than 7 days, failed-login counters idle
+for a day, audit entries older than 90 days (the original's retention) and channel timeouts
+that have ended (they no longer count; the rows are only clutter).
 Each step is one idempotent DELETE, so several server processes may run it at once."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import timedelta
 from chatalot.context import Ctx
 from chatalot.repositories import audit as audit_repo
 from chatalot.repositories import lockouts as lockouts_repo
+from chatalot.repositories import moderation as moderation_repo
 from chatalot.repositories import sessions as sessions_repo
 
 log = logging.getLogger("chatalot_server")
@@ -25,6 +27,7 @@ class CleanupReport:
     refresh_tokens: int
     lockouts: int
     audit_entries: int
+    timeouts: int = 0
 
 
 async def hourly_cleanup(ctx: Ctx) -> CleanupReport:
@@ -33,8 +36,11 @@ async def hourly_cleanup(ctx: Ctx) -> CleanupReport:
         tokens = await sessions_repo.delete_expired_sessions(tx.conn, now - REFRESH_TOKEN_GRACE)
         lockouts = await lockouts_repo.delete_stale_lockouts(tx.conn, now - LOCKOUT_IDLE)
         audit = await audit_repo.delete_audit_older_than(tx.conn, now - AUDIT_RETENTION)
+        timeouts = await moderation_repo.delete_expired_timeouts(tx.conn, now)
     if tokens:
         log.info("Cleaned up %d expired refresh tokens", tokens)
     if audit:
         log.info("Cleaned up %d audit log entries older than 90 days", audit)
-    return CleanupReport(refresh_tokens=tokens, lockouts=lockouts, audit_entries=audit)
+    return CleanupReport(
+        refresh_tokens=tokens, lockouts=lockouts, audit_entries=audit, timeouts=timeouts
+    )
