@@ -57,6 +57,7 @@ CALLS = (
     "/api/dms",
     "/api/users/blocked",
     "/api/account/preferences",
+    "/api/channels/unread",
     "/api/communities/{mine}/groups",
     "/api/communities/{mine}/members",
 )
