@@ -8,17 +8,15 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Litestar
-from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 
 from chatalot.api.auth import provide_actor, provide_meta
 from chatalot.api.client_ip import ClientIpResolver
+from chatalot.api.cors import Cors
 from chatalot.api.errors import EXCEPTION_HANDLERS
-from chatalot.api.input_guard import InputGuard
 from chatalot.api.json_body import ChatalotRequest
-from chatalot.api.middleware import ASGIApp, HttpEdge
+from chatalot.api.middleware import ASGIApp, Edge
 from chatalot.api.openapi import ApiContract, openapi_config
-from chatalot.api.ratelimit import RateLimit
 from chatalot.api.routes import all_handlers
 from chatalot.api.static import StaticSite
 from chatalot.context import Ctx
@@ -75,12 +73,6 @@ def create_litestar(
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
         request_class=ChatalotRequest,
-        cors_config=CORSConfig(
-            allow_origins=list(ctx.settings.cors_origins),
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["content-type", "authorization"],
-            allow_credentials=False,
-        ),
         openapi_config=openapi_config(ctx.version),
         plugins=[ApiContract()],
         logging_config=None,
@@ -91,12 +83,11 @@ def create_litestar(
 def create_app(
     ctx: Ctx, extra_handlers: list[Any] | None = None, *, litestar: Litestar | None = None
 ) -> ASGIApp:
-    """The whole HTTP application: request id, security headers and request log -> rate
-    limits -> input guard (NUL in the URL, HEAD as GET) -> Litestar (``litestar``: one
-    already built, see ``create_litestar``)."""
+    """The whole HTTP application: the edge (client address, rate limits, CORS, URL checks,
+    HEAD, request id, security headers, request log; api/middleware.py) -> Litestar
+    (``litestar``: one already built, see ``create_litestar``)."""
     if litestar is None:
         litestar = create_litestar(ctx, extra_handlers)
     resolver = ClientIpResolver(ctx.settings.trusted_proxies)
-    guarded = InputGuard(litestar)  # type: ignore[arg-type]  # an ASGI app
-    limited = RateLimit(guarded, ctx.limiter, resolver)
-    return HttpEdge(limited)
+    cors = Cors(ctx.settings.cors_origins)
+    return Edge(litestar, ctx.limiter, resolver, cors)  # type: ignore[arg-type]  # an ASGI app

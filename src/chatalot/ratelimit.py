@@ -34,6 +34,9 @@ class Decision:
     retry_after: int  # whole seconds until a token is available (0 when allowed)
 
 
+ALLOWED = Decision(True, 0)  # shared: allocating a frozen dataclass per request costs
+
+
 class RateLimiter(ABC):
     @abstractmethod
     async def take(self, rule: BucketRule, key: str) -> Decision: ...
@@ -52,12 +55,13 @@ class LocalRateLimiter(RateLimiter):
         now = self._monotonic()
         if now - self._last_sweep >= _SWEEP_EVERY:
             self._sweep(now)
-        tokens, updated = self._buckets.get((rule.name, key), (float(rule.capacity), now))
-        tokens = min(float(rule.capacity), tokens + (now - updated) * rule.refill_per_second)
+        bucket = (rule.name, key)
+        tokens, updated = self._buckets.get(bucket, (rule.capacity, now))
+        tokens = min(rule.capacity, tokens + (now - updated) * rule.refill_per_second)
         if tokens >= 1:
-            self._buckets[(rule.name, key)] = (tokens - 1, now)
-            return Decision(True, 0)
-        self._buckets[(rule.name, key)] = (tokens, now)
+            self._buckets[bucket] = (tokens - 1, now)
+            return ALLOWED
+        self._buckets[bucket] = (tokens, now)
         return Decision(False, max(1, math.ceil((1 - tokens) / rule.refill_per_second)))
 
     def _sweep(self, now: float) -> None:
@@ -71,7 +75,7 @@ class UnlimitedRateLimiter(RateLimiter):
     """Allows everything: CHATALOT_RATE_LIMITS=off (development only, e.g. for the fuzzer)."""
 
     async def take(self, rule: BucketRule, key: str) -> Decision:
-        return Decision(True, 0)
+        return ALLOWED
 
 
 _LUA_TAKE = """

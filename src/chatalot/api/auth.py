@@ -23,7 +23,7 @@ def request_meta(request: Request[Any, Any, Any]) -> RequestMeta:
     user_agent = request.headers.get("user-agent")
     if user_agent is not None and len(user_agent.encode()) > 512:
         user_agent = None
-    ip = request.scope.get(CLIENT_IP_KEY)  # set by the RateLimit middleware
+    ip = request.scope.get(CLIENT_IP_KEY)  # set by the edge (api/middleware.py)
     if not isinstance(ip, str):
         client = request.client
         ip = client.host if client else None

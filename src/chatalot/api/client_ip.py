@@ -33,6 +33,8 @@ class ClientIpResolver:
         self._trusted = tuple(trusted)
         # (is a valid address, is trusted), per address string, least recently used dropped
         self._classify = functools.lru_cache(maxsize=CACHE_SIZE)(self._classify_uncached)
+        # the client behind a trusted proxy, per (peer, forwarding headers as sent)
+        self._forwarded = functools.lru_cache(maxsize=CACHE_SIZE)(self._forwarded_uncached)
 
     def _classify_uncached(self, address: str) -> tuple[bool, bool]:
         ip = _parse(address)
@@ -67,6 +69,38 @@ class ClientIpResolver:
             if not self.is_trusted(candidate):
                 return candidate
         return peer
+
+    def behind_proxy(
+        self,
+        peer: str,
+        cf_connecting_ip: bytes | None,
+        real_ip: bytes | None,
+        forwarded: bytes | None,
+    ) -> str:
+        """The client of a request from the trusted proxy ``peer``, from the raw forwarding
+        headers (None: absent; several X-Forwarded-For headers joined with commas). Cached:
+        a proxy repeats the same chains."""
+        if cf_connecting_ip is None and real_ip is None and forwarded is None:
+            return peer
+        return self._forwarded(peer, cf_connecting_ip, real_ip, forwarded)
+
+    def _forwarded_uncached(
+        self,
+        peer: str,
+        cf_connecting_ip: bytes | None,
+        real_ip: bytes | None,
+        forwarded: bytes | None,
+    ) -> str:
+        headers = {
+            name: value.decode("latin-1")
+            for name, value in (
+                ("cf-connecting-ip", cf_connecting_ip),
+                ("x-real-ip", real_ip),
+                ("x-forwarded-for", forwarded),
+            )
+            if value is not None
+        }
+        return self._behind_proxy(peer, headers)
 
     def from_scope(self, scope: Mapping[str, Any]) -> str:
         client = scope.get("client")

@@ -4,7 +4,7 @@ Every module here exports ``HANDLERS``, the list of its route handlers; ``all_ha
 collects them (the static/SPA catch-all last), so adding a module adds its routes.
 
 Each path also gets an explicit ``OPTIONS`` handler whose ``Allow`` lists every method of that
-path (``HEAD`` wherever ``GET`` is, see api/input_guard.py). Litestar builds its own automatic
+path (``HEAD`` wherever ``GET`` is, see api/middleware.py). Litestar builds its own automatic
 one from the first handler registered on a path and does not update it when another module
 adds a method to the same path, so it would list only some of them.
 """
