@@ -293,6 +293,13 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument(
+        "--ours-env",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="an extra setting for ours, e.g. CHATALOT_LOG_LEVEL=warning (repeatable)",
+    )
+    parser.add_argument(
         "--profile",
         metavar="PREFIX",
         help="after measuring, profile ours with py-spy (on PATH) while it serves each route; "
@@ -324,7 +331,8 @@ def main() -> None:
     )
     try:
         with database(args.database_url, workdir) as dsn, ExitStack() as stack:
-            targets, token = start_all(dsn, workdir, wanted, switch, stack)
+            extra = dict(item.split("=", 1) for item in args.ours_env)
+            targets, token = start_all(dsn, workdir, wanted, switch, stack, extra)
             auth = {"Authorization": f"Bearer {token}"}
             offset = 0
             for _ in range(args.rounds):
@@ -347,7 +355,12 @@ def main() -> None:
 
 
 def start_all(
-    dsn: str, workdir: Path, wanted: set[str], switch: bool, stack: ExitStack
+    dsn: str,
+    workdir: Path,
+    wanted: set[str],
+    switch: bool,
+    stack: ExitStack,
+    extra: dict[str, str] | None = None,
 ) -> tuple[dict[str, Target], str]:
     """Every target running and healthy, and the access token of a user registered on ours."""
     ours_port = free_port()
@@ -362,6 +375,7 @@ def start_all(
     )
     if switch:
         env["CHATALOT_RATE_LIMITS"] = "off"
+    env.update(extra or {})
     ours = start(
         "ours",
         [sys.executable, "-m", "chatalot", "serve"],
