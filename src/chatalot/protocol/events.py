@@ -11,6 +11,8 @@ Add new events at the end of this module, one class per frame.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 
@@ -118,3 +120,20 @@ class UserWarned(msgspec.Struct, tag="user_warned", tag_field="type"):
     user_id: str
     reason: str
     warning_count: int
+
+
+class KeysLow(msgspec.Struct, tag="keys_low", tag_field="type"):
+    """Someone fetched this user's key bundle and fewer than 25 unused one-time prekeys are
+    left: to every session of that user (the client uploads a fresh batch)."""
+
+    remaining: int
+
+
+class SenderKeyUpdated(msgspec.Struct, tag="sender_key_updated", tag_field="type"):
+    """POST /api/channels/{id}/sender-keys: to the channel's subscribers. ``distribution`` is the
+    uploader's opaque JSON, as stored."""
+
+    channel_id: str
+    user_id: str
+    chain_id: int
+    distribution: Any

@@ -44,10 +44,12 @@ def community_row(record: Any) -> CommunityRow:
 
 @dataclass(frozen=True, slots=True)
 class Standing:
-    """A user's place in one community: stored role (None: not a member) and ban."""
+    """A user's place in one community: stored role (None: not a member), ban, and whether
+    the community exists at all."""
 
     role: str | None
     banned: bool
+    exists: bool = True
 
 
 async def select_standing(conn: Conn, community_id: CommunityId, user_id: UserId) -> Standing:
@@ -56,12 +58,13 @@ async def select_standing(conn: Conn, community_id: CommunityId, user_id: UserId
         SELECT (SELECT role FROM community_members
                  WHERE community_id = $1 AND user_id = $2) AS role,
                EXISTS (SELECT 1 FROM community_bans
-                        WHERE community_id = $1 AND user_id = $2) AS banned
+                        WHERE community_id = $1 AND user_id = $2) AS banned,
+               EXISTS (SELECT 1 FROM communities WHERE id = $1) AS exists
         """,
         community_id,
         user_id,
     )
-    return Standing(role=record["role"], banned=record["banned"])
+    return Standing(role=record["role"], banned=record["banned"], exists=record["exists"])
 
 
 async def select_community(conn: Conn, community_id: CommunityId) -> CommunityRow | None:

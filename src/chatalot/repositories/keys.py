@@ -3,8 +3,69 @@ The server stores opaque public keys; it never sees private keys or plaintext.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from chatalot.db.database import Conn
 from chatalot.ids import UserId, uuid7
+
+
+@dataclass(frozen=True, slots=True)
+class SignedPrekeyRow:
+    key_id: int
+    public_key: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OneTimePrekeyRow:
+    key_id: int
+    public_key: bytes
+
+
+async def lock_user_keys(conn: Conn, user_id: UserId) -> None:
+    """Serialises this user's key uploads until the transaction ends (so the per-user caps hold
+    across server processes). Bundle fetches do not take it."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('chatalot:keys:' || $1::uuid::text, 0))",
+        user_id,
+    )
+
+
+async def select_identity_key(conn: Conn, user_id: UserId) -> bytes | None:
+    key: bytes | None = await conn.fetchval(
+        "SELECT identity_key FROM identity_keys WHERE user_id = $1", user_id
+    )
+    return key
+
+
+async def select_latest_signed_prekey(conn: Conn, user_id: UserId) -> SignedPrekeyRow | None:
+    """The user's most recently created (or re-uploaded) signed prekey."""
+    record = await conn.fetchrow(
+        """
+        SELECT key_id, public_key, signature
+          FROM signed_prekeys
+         WHERE user_id = $1
+         ORDER BY created_at DESC, id DESC
+         LIMIT 1
+        """,
+        user_id,
+    )
+    return SignedPrekeyRow(**dict(record)) if record else None
+
+
+async def delete_old_signed_prekeys(conn: Conn, user_id: UserId, *, keep: int) -> None:
+    """Deletes all but the user's ``keep`` newest signed prekeys (only the newest is ever
+    served; the rest would pile up with every rotation)."""
+    await conn.execute(
+        """
+        DELETE FROM signed_prekeys
+         WHERE user_id = $1
+           AND id NOT IN (SELECT id FROM signed_prekeys WHERE user_id = $1
+                           ORDER BY created_at DESC, id DESC LIMIT $2)
+        """,
+        user_id,
+        keep,
+    )
 
 
 async def upsert_identity_key(
@@ -45,7 +106,8 @@ async def upsert_signed_prekey(
 async def insert_one_time_prekeys(
     conn: Conn, *, user_id: UserId, prekeys: list[tuple[int, bytes]]
 ) -> None:
-    """Bulk insert; a key_id the user already has is skipped."""
+    """Bulk insert; a key_id the user already has is skipped. Ids increase in list order (so
+    bundles hand out a batch in the order it was uploaded)."""
     if not prekeys:
         return
     await conn.execute(
@@ -56,7 +118,40 @@ async def insert_one_time_prekeys(
         ON CONFLICT (user_id, key_id) DO NOTHING
         """,
         user_id,
-        [uuid7() for _ in prekeys],
+        sorted(uuid7() for _ in prekeys),
         [key_id for key_id, _ in prekeys],
         [public_key for _, public_key in prekeys],
     )
+
+
+async def delete_one_time_prekeys(conn: Conn, user_id: UserId) -> None:
+    """Every one-time prekey of the user, used or not (a full key reset)."""
+    await conn.execute("DELETE FROM one_time_prekeys WHERE user_id = $1", user_id)
+
+
+async def claim_one_time_prekey(conn: Conn, user_id: UserId) -> OneTimePrekeyRow | None:
+    """Marks the user's oldest unused one-time prekey used and returns it (None when none is
+    left). Concurrent claims never get the same key: a row another transaction is claiming is
+    skipped, not waited for."""
+    record = await conn.fetchrow(
+        """
+        UPDATE one_time_prekeys
+           SET used = TRUE
+         WHERE id = (SELECT id
+                       FROM one_time_prekeys
+                      WHERE user_id = $1 AND NOT used
+                      ORDER BY created_at, id
+                      LIMIT 1
+                        FOR UPDATE SKIP LOCKED)
+        RETURNING key_id, public_key
+        """,
+        user_id,
+    )
+    return OneTimePrekeyRow(**dict(record)) if record else None
+
+
+async def count_unused_one_time_prekeys(conn: Conn, user_id: UserId) -> int:
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM one_time_prekeys WHERE user_id = $1 AND NOT used", user_id
+    )
+    return count

@@ -15,14 +15,10 @@ Differences from the original, on purpose:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from chatalot.context import Ctx
 from chatalot.db.database import Conn, Tx
@@ -38,6 +34,7 @@ from chatalot.repositories import users as users_repo
 from chatalot.repositories.users import UserRow
 from chatalot.security import codes, totp
 from chatalot.security.tokens import REFRESH_TOKEN_SECONDS, new_refresh_token, refresh_token_hash
+from chatalot.services import keys as keys_service
 from chatalot.services import lockout
 from chatalot.services import totp as totp_service
 from chatalot.services.actor import RequestMeta
@@ -125,14 +122,7 @@ def _validate_keys(body: RegisterIn) -> _Keys:
         raise Invalid("signed prekey must be 32 bytes")
     if len(signature) != 64:
         raise Invalid("signed prekey signature must be 64 bytes")
-    try:
-        public = Ed25519PublicKey.from_public_bytes(identity)
-    except ValueError:
-        raise Invalid("invalid identity key") from None
-    try:
-        public.verify(signature, signed)
-    except InvalidSignature:
-        raise Invalid("signed prekey signature verification failed") from None
+    keys_service.verify_signed_prekey(identity, signed, signature)
     if len(body.one_time_prekeys) > MAX_ONE_TIME_PREKEYS:
         raise Invalid(f"at most {MAX_ONE_TIME_PREKEYS} one-time prekeys at once")
     one_time = []
@@ -190,7 +180,7 @@ async def register(ctx: Ctx, body: RegisterIn, meta: RequestMeta) -> AuthResult:
             tx.conn,
             user_id=user_id,
             identity_key=keys.identity_key,
-            fingerprint=hashlib.sha256(keys.identity_key).hexdigest(),
+            fingerprint=keys_service.fingerprint(keys.identity_key),
         )
         await keys_repo.upsert_signed_prekey(
             tx.conn,

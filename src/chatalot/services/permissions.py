@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatalot.db.database import Conn
-from chatalot.errors import Forbidden
+from chatalot.errors import Forbidden, NotFound
 from chatalot.ids import CommunityId
 from chatalot.repositories import communities as communities_repo
 from chatalot.services.actor import Actor
@@ -134,11 +134,14 @@ class CommunityAccess:
 
 async def access_community(conn: Conn, actor: Actor, community_id: CommunityId) -> CommunityAccess:
     """The community gate. Raises Forbidden for a banned user or a non-member (also when the
-    community does not exist); instance staff always pass (a missing community is then the
-    caller's 404 to raise)."""
+    community does not exist, so outsiders learn nothing); instance staff pass, and get
+    NotFound ``community not found`` for a community that does not exist (the original let
+    them through to empty answers)."""
     standing = await communities_repo.select_standing(conn, community_id, actor.user_id)
     staff = instance_role(actor)
     if staff is not None:
+        if not standing.exists:
+            raise NotFound("community not found")
         return CommunityAccess(community_id, staff, standing.role)
     if standing.banned or standing.role is None:
         raise Forbidden()
