@@ -1,5 +1,6 @@
 """The composition root: ``create_app(ctx)`` wires routes, dependencies, error handling and
-middleware into one ASGI application. No logic lives here."""
+middleware into one ASGI application, and ``/ws`` (a raw ASGI endpoint, realtime/endpoint.py)
+beside Litestar. No logic lives here."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from chatalot.api.client_ip import ClientIpResolver
 from chatalot.api.cors import Cors
 from chatalot.api.errors import EXCEPTION_HANDLERS
 from chatalot.api.json_body import ChatalotRequest
-from chatalot.api.middleware import ASGIApp, Edge
+from chatalot.api.middleware import ASGIApp, Edge, Receive, Scope, Send
 from chatalot.api.openapi import ApiContract, openapi_config
 from chatalot.api.routes import all_handlers
 from chatalot.api.static import StaticSite
 from chatalot.context import Ctx
+from chatalot.realtime.endpoint import WS_PATH, WsEndpoint
 
 # Request bodies are read only up to this size unless a route sets its own
 # ``request_max_body_size`` (uploads do): JSON bodies are small, and a 50 MB body must not be
@@ -84,10 +86,26 @@ def create_app(
     ctx: Ctx, extra_handlers: list[Any] | None = None, *, litestar: Litestar | None = None
 ) -> ASGIApp:
     """The whole HTTP application: the edge (client address, rate limits, CORS, URL checks,
-    HEAD, request id, security headers, request log; api/middleware.py) -> Litestar
-    (``litestar``: one already built, see ``create_litestar``)."""
+    HEAD, request id, security headers, request log; api/middleware.py) -> ``/ws`` WebSocket
+    upgrades to the realtime endpoint, everything else to Litestar (``litestar``: one already
+    built, see ``create_litestar``)."""
     if litestar is None:
         litestar = create_litestar(ctx, extra_handlers)
     resolver = ClientIpResolver(ctx.settings.trusted_proxies)
     cors = Cors(ctx.settings.cors_origins)
-    return Edge(litestar, ctx.limiter, resolver, cors)  # type: ignore[arg-type]  # an ASGI app
+    inner = WsDispatch(litestar, WsEndpoint(ctx))  # type: ignore[arg-type]  # an ASGI app
+    return Edge(inner, ctx.limiter, resolver, cors)
+
+
+class WsDispatch:
+    """``/ws`` WebSocket scopes to the realtime endpoint, every other scope to ``app``."""
+
+    def __init__(self, app: ASGIApp, ws: ASGIApp) -> None:
+        self.app = app
+        self.ws = ws
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == WS_PATH:
+            await self.ws(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

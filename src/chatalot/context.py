@@ -10,6 +10,9 @@ from chatalot.clock import Clock
 from chatalot.config import Settings
 from chatalot.db.database import Database
 from chatalot.ratelimit import LocalRateLimiter, RateLimiter
+from chatalot.realtime.broker import Broker, LocalBroker
+from chatalot.realtime.hub import Hub
+from chatalot.realtime.suspension import ClosingSuspensionRegistry
 from chatalot.security.passwords import PasswordHasher
 from chatalot.security.tokens import TokenService
 from chatalot.services.instance_settings import InstanceSettingsCache
@@ -19,8 +22,10 @@ from chatalot.services.suspensions import SuspensionRegistry
 
 class Ctx:
     __slots__ = (
+        "broker",
         "clock",
         "db",
+        "hub",
         "instance",
         "limiter",
         "passwords",
@@ -46,6 +51,8 @@ class Ctx:
         instance: InstanceSettingsCache | None = None,
         limiter: RateLimiter | None = None,
         revoked_sessions: RevokedSessions | None = None,
+        hub: Hub | None = None,
+        broker: Broker | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -54,7 +61,12 @@ class Ctx:
         self.version = version
         self.tokens = tokens
         self.passwords = passwords
-        self.suspensions = suspensions or SuspensionRegistry()
+        # The live WebSocket sessions of this process and the way events reach every process
+        # (realtime/). The broker is not the Database's sink unless the caller makes it so
+        # (server.py does; tests choose).
+        self.hub = hub or (broker.hub if broker is not None else Hub())
+        self.broker = broker or LocalBroker(self.hub)
+        self.suspensions = suspensions or ClosingSuspensionRegistry(self.hub)
         self.instance = instance or InstanceSettingsCache()
         self.limiter = limiter or LocalRateLimiter()
         self.revoked_sessions = revoked_sessions or RevokedSessions()

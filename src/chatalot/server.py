@@ -42,6 +42,8 @@ from chatalot.ratelimit import (
     RedisRateLimiter,
     UnlimitedRateLimiter,
 )
+from chatalot.realtime.broker import Broker, LocalBroker, RedisBroker
+from chatalot.realtime.hub import Hub
 from chatalot.security.passwords import PasswordHasher
 from chatalot.security.tokens import JwtKeys, KeyLoadError, TokenService
 from chatalot.services import instance_settings, revoked_sessions, suspensions
@@ -141,6 +143,22 @@ def make_limiter(settings: Settings) -> RateLimiter:
     return LocalRateLimiter()
 
 
+def make_broker(settings: Settings, hub: Hub) -> Broker:
+    """Events reach the WebSocket sessions of every process: through Redis when REDIS_URL is
+    set (several processes), else within this process."""
+    if settings.redis_url:
+        log.info("WebSocket events are shared through Redis")
+        return RedisBroker(hub, settings.redis_url)
+    return LocalBroker(hub)
+
+
+async def start_broker(broker: Broker) -> None:
+    try:
+        await broker.start()
+    except Exception as err:
+        raise StartupError(f"REDIS_URL: cannot subscribe to WebSocket events ({err})") from None
+
+
 async def run_server(settings: Settings) -> None:
     log.info("Starting Chatalot server on %s", settings.listen)
     keys = load_keys(settings)
@@ -151,7 +169,10 @@ async def run_server(settings: Settings) -> None:
         sock.close()
         raise
     clock = SystemClock()
-    db = Database(pool, acquire_timeout=settings.pool.acquire_timeout_secs)
+    hub = Hub()
+    broker = make_broker(settings, hub)
+    # Events of committed transactions go to the broker, which delivers them on every process.
+    db = Database(pool, acquire_timeout=settings.pool.acquire_timeout_secs, sink=broker.publish)
     passwords = PasswordHasher()
     ctx = Ctx(
         db=db,
@@ -162,6 +183,8 @@ async def run_server(settings: Settings) -> None:
         tokens=TokenService(keys, clock),
         passwords=passwords,
         limiter=make_limiter(settings),
+        hub=hub,
+        broker=broker,
     )
     listener = NotificationListener(
         provisioned.url.dsn,
@@ -173,10 +196,12 @@ async def run_server(settings: Settings) -> None:
         on_reconnect=lambda: load_state(ctx),
     )
     try:
+        await start_broker(broker)
         await listener.start()
         await prepare_instance(ctx)
     except BaseException:
         await listener.stop()
+        await broker.stop()
         await db.close()
         await provisioned.release()
         sock.close()
@@ -208,6 +233,7 @@ async def run_server(settings: Settings) -> None:
     finally:
         await jobs.stop()
         await listener.stop()
+        await broker.stop()
         await ctx.limiter.close()
         passwords.close()
         await db.close()

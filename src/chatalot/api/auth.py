@@ -11,9 +11,8 @@ from litestar import Request
 
 from chatalot.api.deps import CtxDep
 from chatalot.errors import Unauthorized
-from chatalot.security.tokens import InvalidToken
 from chatalot.services.actor import Actor, RequestMeta, device_name
-from chatalot.services.token_check import check_token
+from chatalot.services.token_check import verify_token
 
 CLIENT_IP_KEY = "chatalot.client_ip"
 _BEARER = "bearer "
@@ -38,18 +37,8 @@ async def provide_actor(request: Request[Any, Any, Any], ctx: CtxDep) -> Actor:
     header = request.headers.get("authorization", "")
     if header[: len(_BEARER)].lower() != _BEARER:  # the scheme is case-insensitive (RFC 9110)
         raise Unauthorized()
-    token = header[len(_BEARER) :].strip()
-    first_sight = not ctx.tokens.is_cached(token)
-    try:
-        claims = ctx.tokens.verify_access_token(token)
-    except InvalidToken:
-        raise Unauthorized() from None
-    if ctx.suspensions.is_suspended(claims.user_id):
-        raise Unauthorized()
-    if claims.session_id is not None and ctx.revoked_sessions.is_revoked(claims.session_id):
-        raise Unauthorized()
-    if first_sight and not await check_token(ctx, claims):
-        ctx.tokens.forget(token)
+    claims = await verify_token(ctx, header[len(_BEARER) :].strip())
+    if claims is None:
         raise Unauthorized()
     return Actor(
         user_id=claims.user_id,  # type: ignore[arg-type]  # a verified UserId

@@ -3,6 +3,7 @@ channel_bans). No permission checks here: see services/permissions.py and servic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -324,3 +325,16 @@ async def delete_channel_ban(conn: Conn, channel_id: ChannelId, user_id: UserId)
         "DELETE FROM channel_bans WHERE channel_id = $1 AND user_id = $2", channel_id, user_id
     )
     return bool(status == "DELETE 1")
+
+
+async def select_member_channel_ids(
+    conn: Conn, user_id: UserId, channel_ids: Sequence[ChannelId]
+) -> set[ChannelId]:
+    """Which of ``channel_ids`` the user is a member of (one query for a whole subscribe)."""
+    rows = await conn.fetch(
+        "SELECT channel_id FROM channel_members"
+        " WHERE user_id = $1 AND channel_id = ANY($2::uuid[])",
+        user_id,
+        list(channel_ids),
+    )
+    return {row["channel_id"] for row in rows}

@@ -1,11 +1,12 @@
-"""The one database check an access token gets: on its first request to this process."""
+"""Checking an access token, for the HTTP routes (api/auth.py) and the WebSocket (realtime/),
+and the one database check a token gets: on its first request to this process."""
 
 from __future__ import annotations
 
 from chatalot.context import Ctx
 from chatalot.ids import UserId
 from chatalot.repositories import sessions as sessions_repo
-from chatalot.security.tokens import AccessClaims
+from chatalot.security.tokens import AccessClaims, InvalidToken
 from chatalot.services.suspensions import account_usable
 
 
@@ -21,3 +22,21 @@ async def check_token(ctx: Ctx, claims: AccessClaims) -> bool:
             return True
     ctx.revoked_sessions.mark([claims.session_id])
     return False
+
+
+async def verify_token(ctx: Ctx, token: str) -> AccessClaims | None:
+    """A valid, unexpired access token of a user who is not suspended and whose session has
+    not ended; the database is asked once per new token. None when refused."""
+    first_sight = not ctx.tokens.is_cached(token)
+    try:
+        claims = ctx.tokens.verify_access_token(token)
+    except InvalidToken:
+        return None
+    if ctx.suspensions.is_suspended(claims.user_id):
+        return None
+    if claims.session_id is not None and ctx.revoked_sessions.is_revoked(claims.session_id):
+        return None
+    if first_sight and not await check_token(ctx, claims):
+        ctx.tokens.forget(token)
+        return None
+    return claims

@@ -1,0 +1,128 @@
+"""Decoding client frames and encoding server frames of ``/ws``: pure, no I/O.
+
+``decode(text)`` gives a typed client frame (protocol/ws.py) or raises ``Invalid`` carrying the
+``error`` frame to answer (spec ws-auth-ops 1.4 and 1.9):
+
+- not JSON, not an object, a wrong field type, an unknown ``type``: ``invalid_message``
+  "malformed message";
+- a client frame type of the protocol that this server does not handle yet:
+  ``not_supported`` "<type> is not supported yet".
+
+``decode_first(text)`` is the handshake's rule: anything but a well-formed ``authenticate`` is
+``auth_required``. ``check_size`` is the 1 MiB limit on a text frame (UTF-8 bytes).
+Unknown fields are ignored, as the original did.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import msgspec
+
+from chatalot.protocol import ws
+
+MAX_FRAME_BYTES = 1024 * 1024
+
+
+class Invalid(Exception):
+    """A client frame that is refused; ``frame`` is the ``error`` to send back."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    @property
+    def frame(self) -> ws.Error:
+        return ws.Error(code=self.code, message=self.message)
+
+    @classmethod
+    def of(cls, pair: tuple[str, str]) -> Invalid:
+        return cls(pair[0], pair[1])
+
+
+# Subscribe / unsubscribe arrive with ids as text: parsed here, strictly, in the forms the
+# original's parser accepted.
+class _SubscribeIn(msgspec.Struct, tag="subscribe", tag_field="type"):
+    channel_ids: list[str]
+
+
+class _UnsubscribeIn(msgspec.Struct, tag="unsubscribe", tag_field="type"):
+    channel_ids: list[str]
+
+
+class _TypeOnly(msgspec.Struct):
+    type: str
+
+
+_decoder = msgspec.json.Decoder(ws.Authenticate | ws.Ping | _SubscribeIn | _UnsubscribeIn)
+_type_decoder = msgspec.json.Decoder(_TypeOnly)
+_encoder = msgspec.json.Encoder()
+
+_HEX = "[0-9a-fA-F]"
+_HYPHENATED = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+_UUID_FORMS = re.compile(
+    rf"(?:{_HYPHENATED}|{_HEX}{{32}}|\{{{_HYPHENATED}\}}|urn:uuid:{_HYPHENATED})", re.ASCII
+)
+
+
+def parse_uuid(value: str) -> uuid.UUID:
+    """Hyphenated, 32-hex "simple", ``{braced}`` or ``urn:uuid:``; hex in any case."""
+    if len(value) > 45 or _UUID_FORMS.fullmatch(value) is None:
+        raise Invalid.of(ws.MALFORMED)
+    return uuid.UUID(value)
+
+
+def check_size(text: str) -> None:
+    """Raises ``validation_error`` "message too large" above 1 MiB of UTF-8."""
+    # A str of n code points is n..4n UTF-8 bytes: encode only when the bound is unclear.
+    if len(text) > MAX_FRAME_BYTES or (
+        len(text) * 4 > MAX_FRAME_BYTES
+        and len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
+    ):
+        raise Invalid.of(ws.TOO_LARGE)
+
+
+def decode(data: str | bytes) -> ws.ClientFrame:
+    try:
+        frame: ws.Authenticate | ws.Ping | _SubscribeIn | _UnsubscribeIn = _decoder.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise _unhandled(data) from None
+    if isinstance(frame, _SubscribeIn):
+        return ws.Subscribe(channel_ids=[parse_uuid(v) for v in frame.channel_ids])
+    if isinstance(frame, _UnsubscribeIn):
+        return ws.Unsubscribe(channel_ids=[parse_uuid(v) for v in frame.channel_ids])
+    return frame
+
+
+def _unhandled(data: str | bytes) -> Invalid:
+    """Why a frame did not decode: a later step's frame type, or malformed."""
+    try:
+        kind = _type_decoder.decode(data).type
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return Invalid.of(ws.MALFORMED)
+    if kind in ws.LATER_CLIENT_TYPES:
+        return Invalid(ws.NOT_SUPPORTED_CODE, f"{kind} is not supported yet")
+    return Invalid.of(ws.MALFORMED)
+
+
+def decode_first(data: str | bytes) -> ws.Authenticate:
+    """The handshake frame; anything else is ``auth_required``."""
+    try:
+        frame = _decoder.decode(data)  # the union: ``type`` is required
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise Invalid.of(ws.AUTH_REQUIRED) from None
+    if not isinstance(frame, ws.Authenticate):
+        raise Invalid.of(ws.AUTH_REQUIRED)
+    return frame
+
+
+def encode(frame: msgspec.Struct) -> bytes:
+    """A server frame (or event) as JSON bytes."""
+    return _encoder.encode(frame)
+
+
+def encode_text(frame: msgspec.Struct) -> str:
+    """A frame as the text of a WebSocket text frame."""
+    return _encoder.encode(frame).decode()

@@ -1,0 +1,125 @@
+"""WebSocket frames of ``/ws`` (both directions), pure data: msgspec Structs tagged on ``type``
+with the original's snake_case names, so ``msgspec.json.encode(frame)`` is the wire frame.
+
+Client -> server frames handled so far: ``authenticate``, ``ping``, ``subscribe``,
+``unsubscribe``. The other client frame types of the protocol (``LATER_CLIENT_TYPES``) are
+recognised and answered with a ``not_supported`` error until their step is built.
+
+Server -> client frames here are the session's own (``authenticated``, ``pong``, ``error``);
+events pushed after a state change are in ``protocol/events.py``. Every frame and error is listed
+in ``docs/protocol.md``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import msgspec
+
+I64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+
+
+# --- client -> server -------------------------------------------------------------------------
+
+
+class Authenticate(msgspec.Struct, tag="authenticate", tag_field="type"):
+    """The first frame of every connection: the access token (as in ``Authorization``)."""
+
+    token: str
+
+
+class Ping(msgspec.Struct, tag="ping", tag_field="type"):
+    """Client keepalive; answered with ``pong`` carrying the same ``timestamp``."""
+
+    timestamp: I64
+
+
+class Subscribe(msgspec.Struct, tag="subscribe", tag_field="type"):
+    """Receive the channel broadcasts of these channels (members only; others are skipped
+    silently). On the wire: ids as text in any form the original accepted (hyphenated, simple,
+    braced, ``urn:uuid:``)."""
+
+    channel_ids: list[uuid.UUID]
+
+
+class Unsubscribe(msgspec.Struct, tag="unsubscribe", tag_field="type"):
+    """Stop receiving these channels' broadcasts; an empty list drops every subscription."""
+
+    channel_ids: list[uuid.UUID]
+
+
+ClientFrame = Authenticate | Ping | Subscribe | Unsubscribe
+
+# Client frame types of the protocol that later steps handle (spec ws-auth-ops 1.7).
+LATER_CLIENT_TYPES = frozenset(
+    {
+        "send_message",
+        "edit_message",
+        "delete_message",
+        "update_presence",
+        "typing",
+        "stop_typing",
+        "rtc_offer",
+        "rtc_answer",
+        "rtc_ice_candidate",
+        "join_voice",
+        "leave_voice",
+        "kick_from_voice",
+        "add_reaction",
+        "remove_reaction",
+        "mark_read",
+        "mark_all_read",
+    }
+)
+
+
+# --- server -> client -------------------------------------------------------------------------
+
+
+class Authenticated(msgspec.Struct, tag="authenticated", tag_field="type"):
+    """The token was accepted. ``server_version``: the served web client's version (its
+    ``version.json``) or ``"unknown"``; the client reloads when it differs from its own."""
+
+    user_id: str
+    server_version: str
+
+
+class Pong(msgspec.Struct, tag="pong", tag_field="type"):
+    """Echo of a ``ping`` (the client's timestamp), or the server heartbeat (Unix seconds),
+    sent at once after ``authenticated`` and every 15 s."""
+
+    timestamp: int
+
+
+class Error(msgspec.Struct, tag="error", tag_field="type"):
+    """Something this session sent was refused (never broadcast). ``code`` and ``message`` as
+    in the spec (ws-auth-ops 1.9); the client shows most messages verbatim."""
+
+    code: str
+    message: str
+
+
+ServerFrame = Authenticated | Pong | Error
+
+
+# --- error codes and texts (spec ws-auth-ops 1.9) ---------------------------------------------
+
+UNAUTHORIZED = ("unauthorized", "invalid token")
+AUTH_REQUIRED = ("auth_required", "first message must be Authenticate")
+AUTH_TIMEOUT = ("auth_timeout", "authentication timed out")
+TOO_MANY_SESSIONS = (
+    "too_many_sessions",
+    "too many concurrent connections, close another device first",
+)
+MALFORMED = ("invalid_message", "malformed message")
+RATE_LIMITED = ("rate_limited", "too many messages, slow down")
+TOO_LARGE = ("validation_error", "message too large")
+TOO_MANY_SUBSCRIPTIONS = ("validation_error", "too many active subscriptions")
+SUBSCRIBE_BATCH = ("validation_error", "cannot subscribe to more than 200 channels at once")
+OUT_OF_SYNC = ("out_of_sync", "connection lagged, please refresh")
+NOT_SUPPORTED_CODE = "not_supported"
+
+
+def error(pair: tuple[str, str]) -> Error:
+    return Error(code=pair[0], message=pair[1])

@@ -1,0 +1,26 @@
+"""``/ws`` as a raw ASGI endpoint (dispatched by ``chatalot.app.create_app`` before Litestar,
+behind the edge, which rate-limits upgrades and sets the client address): accept the upgrade,
+then run the session (realtime/session.py). Raw ASGI on purpose: the framework's WebSocket
+wrapper costs about a quarter of the fan-out ceiling (perf-notes)."""
+
+from __future__ import annotations
+
+from chatalot.api.middleware import Receive, Scope, Send
+from chatalot.context import Ctx
+from chatalot.realtime.session import Session
+from chatalot.realtime.version import ServerVersion
+
+WS_PATH = "/ws"
+
+
+class WsEndpoint:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.version = ServerVersion(ctx.settings.static_files_path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        await Session(self.ctx, self.ctx.hub, self.version, receive, send).run()

@@ -1,0 +1,235 @@
+"""The live sessions of this process: who is connected, which channels each session follows,
+and a bounded send queue per session.
+
+Fan-out takes one ready ASGI message (the event encoded once, by the broker) and appends the
+same object to every recipient's queue; each session's writer task (realtime/session.py) sends
+from its queue, so a slow client never holds up the others. A queue that reaches
+``WsLimits.queue_size`` frames means the client cannot keep up: what is pending is dropped, the
+session gets ``error out_of_sync`` and is closed with code 1013 ("try again later"), and the
+client reconnects and refetches (the original ended the lagging channel's subscription instead).
+
+Everything here runs on the event loop and never awaits, so each operation is atomic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from chatalot.protocol import codec, ws
+
+log = logging.getLogger("chatalot_server.ws")
+
+Message = dict[str, Any]  # an ASGI ``websocket.send`` / ``websocket.close`` message
+
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008  # authentication failed, too many sessions, account suspended
+CLOSE_TRY_AGAIN = 1013  # fell behind (out_of_sync): reconnect and refetch
+
+
+@dataclass(frozen=True, slots=True)
+class WsLimits:
+    """The numbers of /ws (spec ws-auth-ops 1.1-1.3); tests shorten the timers."""
+
+    auth_timeout: float = 10.0
+    heartbeat_interval: float = 15.0
+    max_sessions_per_user: int = 8
+    queue_size: int = 1024
+    burst: int = 30
+    refill_per_second: float = 10.0
+    max_subscriptions: int = 500
+    max_subscribe_batch: int = 200
+    # After a close is queued, how long the writer may take to deliver the last frames before
+    # the connection is dropped without them (a client that stopped reading).
+    drain_timeout: float = 5.0
+
+
+def text_message(text: str) -> Message:
+    return {"type": "websocket.send", "text": text}
+
+
+def frame_message(frame: Any) -> Message:
+    return text_message(codec.encode_text(frame))
+
+
+class Connection:
+    """One authenticated session: its user, subscriptions and outgoing queue."""
+
+    __slots__ = (
+        "_queue",
+        "_wake",
+        "closing",
+        "limit",
+        "revoked_recent",
+        "session_id",
+        "subscriptions",
+        "user_id",
+    )
+
+    def __init__(self, user_id: uuid.UUID, *, limit: int) -> None:
+        self.user_id = user_id
+        self.session_id = uuid.uuid4()
+        self.subscriptions: set[uuid.UUID] = set()
+        # Channels revoked while a subscribe's membership check was running (see Hub.revoke).
+        self.revoked_recent: set[uuid.UUID] | None = None
+        self.limit = limit
+        self.closing: tuple[int, str] | None = None
+        self._queue: deque[Message] = deque()
+        self._wake = asyncio.Event()
+
+    def push(self, message: Message) -> bool:
+        """Queue a frame; False when the session is closing or has just overflowed."""
+        if self.closing is not None:
+            return False
+        if len(self._queue) >= self.limit:
+            log.warning(
+                "WebSocket session fell behind (%d frames queued): out_of_sync",
+                len(self._queue),
+                extra={"user_id": str(self.user_id), "session_id": str(self.session_id)},
+            )
+            self._queue.clear()
+            self._queue.append(frame_message(ws.error(ws.OUT_OF_SYNC)))
+            self.close(CLOSE_TRY_AGAIN, "connection lagged, please refresh")
+            return False
+        self._queue.append(message)
+        self._wake.set()
+        return True
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Send what is queued, then close with ``code``."""
+        if self.closing is None:
+            self.closing = (code, reason)
+            self._wake.set()
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    async def next_messages(self) -> list[Message] | None:
+        """The queued frames (waiting for some), or None once closing and drained."""
+        while not self._queue:
+            if self.closing is not None:
+                return None
+            self._wake.clear()
+            await self._wake.wait()
+        batch = list(self._queue)
+        self._queue.clear()
+        return batch
+
+
+class Hub:
+    def __init__(self, limits: WsLimits | None = None) -> None:
+        self.limits = limits or WsLimits()
+        self._users: dict[uuid.UUID, set[Connection]] = {}
+        self._channels: dict[uuid.UUID, set[Connection]] = {}
+
+    # --- sessions ----------------------------------------------------------------------------
+
+    def connect(self, user_id: uuid.UUID) -> Connection | None:
+        """A new session for ``user_id``, or None when the user already has the maximum."""
+        sessions = self._users.setdefault(user_id, set())
+        if len(sessions) >= self.limits.max_sessions_per_user:
+            return None
+        conn = Connection(user_id, limit=self.limits.queue_size)
+        sessions.add(conn)
+        return conn
+
+    def disconnect(self, conn: Connection) -> None:
+        self.unsubscribe(conn, None)
+        sessions = self._users.get(conn.user_id)
+        if sessions is not None:
+            sessions.discard(conn)
+            if not sessions:
+                del self._users[conn.user_id]
+
+    def sessions_of(self, user_id: uuid.UUID) -> frozenset[Connection]:
+        return frozenset(self._users.get(user_id, ()))
+
+    def connected_users(self) -> list[uuid.UUID]:
+        return list(self._users)
+
+    def __len__(self) -> int:
+        return sum(len(sessions) for sessions in self._users.values())
+
+    def close_user(self, user_id: uuid.UUID, code: int, reason: str) -> int:
+        """Close every session of ``user_id`` (suspension); returns how many."""
+        sessions = self._users.get(user_id, ())
+        for conn in sessions:
+            self._drop_subscriptions(conn)
+            conn.close(code, reason)
+        return len(sessions)
+
+    # --- subscriptions -----------------------------------------------------------------------
+
+    def subscribe(self, conn: Connection, channel_ids: Iterable[uuid.UUID]) -> None:
+        if conn.closing is not None:
+            return
+        for channel_id in channel_ids:
+            if channel_id not in conn.subscriptions:
+                conn.subscriptions.add(channel_id)
+                self._channels.setdefault(channel_id, set()).add(conn)
+
+    def unsubscribe(self, conn: Connection, channel_ids: Iterable[uuid.UUID] | None) -> None:
+        """Drop these subscriptions (None: all of them)."""
+        if channel_ids is None:
+            self._drop_subscriptions(conn)
+            return
+        for channel_id in channel_ids:
+            if channel_id in conn.subscriptions:
+                conn.subscriptions.discard(channel_id)
+                self._forget(channel_id, conn)
+
+    def _drop_subscriptions(self, conn: Connection) -> None:
+        for channel_id in conn.subscriptions:
+            self._forget(channel_id, conn)
+        conn.subscriptions.clear()
+
+    def _forget(self, channel_id: uuid.UUID, conn: Connection) -> None:
+        subscribers = self._channels.get(channel_id)
+        if subscribers is not None:
+            subscribers.discard(conn)
+            if not subscribers:
+                del self._channels[channel_id]
+
+    def subscribers(self, channel_id: uuid.UUID) -> frozenset[Connection]:
+        return frozenset(self._channels.get(channel_id, ()))
+
+    def revoke(self, user_id: uuid.UUID, channel_ids: Iterable[uuid.UUID]) -> None:
+        """``user_id`` lost access to these channels: drop their sessions' subscriptions now
+        (also remembered by a session whose subscribe check is in flight)."""
+        channels = set(channel_ids)
+        for conn in self._users.get(user_id, ()):
+            if conn.revoked_recent is not None:
+                conn.revoked_recent |= channels
+            self.unsubscribe(conn, channels)
+
+    # --- delivery (the message is shared by every recipient: encoded once) -------------------
+
+    def to_everyone(self, message: Message) -> int:
+        return _push_all(self._all(), message)
+
+    def to_users(self, user_ids: Iterable[uuid.UUID], message: Message) -> int:
+        return _push_all(self._of_users(user_ids), message)
+
+    def to_channel(self, channel_id: uuid.UUID, message: Message) -> int:
+        # A copy: an overflowing session leaves the set while we iterate.
+        return _push_all(list(self._channels.get(channel_id, ())), message)
+
+    def _all(self) -> Iterator[Connection]:
+        for sessions in list(self._users.values()):
+            yield from list(sessions)
+
+    def _of_users(self, user_ids: Iterable[uuid.UUID]) -> Iterator[Connection]:
+        for user_id in user_ids:
+            yield from list(self._users.get(user_id, ()))
+
+
+def _push_all(connections: Iterable[Connection], message: Message) -> int:
+    delivered = 0
+    for conn in connections:
+        delivered += conn.push(message)
+    return delivered

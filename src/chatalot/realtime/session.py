@@ -1,0 +1,209 @@
+"""One WebSocket session, in a fixed order (spec ws-auth-ops 1.2-1.6, 1.13):
+
+1. the first frame must be ``authenticate`` within ``WsLimits.auth_timeout`` (10 s): otherwise
+   ``error auth_timeout`` / ``auth_required`` / ``unauthorized`` and the socket is closed (1008);
+   the token is checked exactly as on HTTP (api/auth.py ``provide_actor``);
+2. the user's ninth session is refused with ``error too_many_sessions`` (really delivered,
+   unlike the original, and before ``authenticated`` so the client does not start using a
+   session that is about to close);
+3. ``authenticated {user_id, server_version}``, then the heartbeat ``pong`` (Unix seconds) at
+   once and every 15 s;
+4. the read loop, one frame at a time: 1 MiB size check, token bucket (30, 10/s), decode,
+   dispatch. Binary frames are ignored. Errors are answered and never close the session.
+
+A writer task sends the session's queue (realtime/hub.py); when the hub closes the session
+(overflow, suspension) the writer sends what is queued and the close, bounded by
+``WsLimits.drain_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from chatalot.api.middleware import Receive, Send
+from chatalot.context import Ctx
+from chatalot.protocol import codec, ws
+from chatalot.realtime.hub import CLOSE_POLICY, Connection, Hub, frame_message
+from chatalot.realtime.version import ServerVersion
+from chatalot.security.tokens import AccessClaims
+from chatalot.services.subscriptions import member_channel_ids
+from chatalot.services.token_check import verify_token
+
+log = logging.getLogger("chatalot_server.ws")
+
+
+class TokenBucket:
+    __slots__ = ("_at", "_tokens", "capacity", "rate")
+
+    def __init__(self, capacity: int, rate: float) -> None:
+        self.capacity = float(capacity)
+        self.rate = rate
+        self._tokens = float(capacity)
+        self._at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+class Session:
+    def __init__(
+        self, ctx: Ctx, hub: Hub, version: ServerVersion, receive: Receive, send: Send
+    ) -> None:
+        self.ctx = ctx
+        self.hub = hub
+        self.limits = hub.limits
+        self.version = version
+        self.receive = receive
+        self.send = send
+
+    async def run(self) -> None:
+        claims = await self._authenticate()
+        if claims is None:
+            return
+        user_id = claims.user_id
+        conn = self.hub.connect(user_id)
+        if conn is None:
+            log.warning(
+                "WebSocket rejected: too many concurrent sessions",
+                extra={"user_id": str(user_id)},
+            )
+            await self._refuse(ws.TOO_MANY_SESSIONS)
+            return
+        ids = {"user_id": str(user_id), "session_id": str(conn.session_id)}
+        try:
+            conn.push(
+                frame_message(
+                    ws.Authenticated(user_id=str(user_id), server_version=self.version.get())
+                )
+            )
+            log.info("WebSocket connected", extra=ids)
+            await self._serve(conn)
+        finally:
+            self.hub.disconnect(conn)
+            log.info("WebSocket disconnected", extra=ids)
+
+    # --- handshake ---------------------------------------------------------------------------
+
+    async def _authenticate(self) -> AccessClaims | None:
+        try:
+            message: dict[str, Any] | None = dict(
+                await asyncio.wait_for(self.receive(), self.limits.auth_timeout)
+            )
+        except TimeoutError:
+            message = None
+        if message is not None and message["type"] == "websocket.disconnect":
+            return None
+        text = None if message is None else message.get("text")
+        if text is None:  # timeout, or a binary frame
+            await self._refuse(ws.AUTH_TIMEOUT)
+            return None
+        try:
+            codec.check_size(text)
+            frame = codec.decode_first(text)
+        except codec.Invalid:
+            await self._refuse(ws.AUTH_REQUIRED)
+            return None
+        claims = await verify_token(self.ctx, frame.token)
+        if claims is None:
+            await self._refuse(ws.UNAUTHORIZED)
+        return claims
+
+    async def _refuse(self, error: tuple[str, str]) -> None:
+        """The error frame, then close (the client sees the reason and reconnects)."""
+        with contextlib.suppress(OSError):
+            await self.send(frame_message(ws.error(error)))
+            await self.send({"type": "websocket.close", "code": CLOSE_POLICY, "reason": error[0]})
+
+    # --- the live session --------------------------------------------------------------------
+
+    async def _serve(self, conn: Connection) -> None:
+        loop = asyncio.get_running_loop()
+        reader = loop.create_task(self._read(conn))
+        writer = loop.create_task(self._write(conn))
+        heartbeat = loop.create_task(self._heartbeat(conn))
+        try:
+            await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            if not writer.done() and conn.closing is not None:
+                # The reader stopped because we are closing: let the writer finish, bounded.
+                await asyncio.wait({writer}, timeout=self.limits.drain_timeout)
+        finally:
+            for task in (reader, writer, heartbeat):
+                task.cancel()
+            await asyncio.gather(reader, writer, heartbeat, return_exceptions=True)
+
+    async def _write(self, conn: Connection) -> None:
+        try:
+            while (batch := await conn.next_messages()) is not None:
+                for message in batch:
+                    await self.send(message)
+            code, reason = conn.closing or (1000, "")
+            await self.send({"type": "websocket.close", "code": code, "reason": reason})
+        except OSError:  # the client went away (uvicorn's ClientDisconnected)
+            return
+
+    async def _heartbeat(self, conn: Connection) -> None:
+        while conn.closing is None:
+            conn.push(frame_message(ws.Pong(timestamp=int(self.ctx.clock.now().timestamp()))))
+            await asyncio.sleep(self.limits.heartbeat_interval)
+
+    async def _read(self, conn: Connection) -> None:
+        bucket = TokenBucket(self.limits.burst, self.limits.refill_per_second)
+        while True:
+            message = await self.receive()
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                return
+            text = message.get("text") if kind == "websocket.receive" else None
+            if text is None:  # binary frames are ignored (and cost no token)
+                continue
+            if conn.closing is not None:
+                continue
+            try:
+                codec.check_size(text)
+                if not bucket.take():
+                    raise codec.Invalid.of(ws.RATE_LIMITED)
+                frame = codec.decode(text)
+                await self._dispatch(conn, frame)
+            except codec.Invalid as err:
+                if (err.code, err.message) == ws.MALFORMED:
+                    log.warning("malformed WebSocket message", extra={"user_id": str(conn.user_id)})
+                conn.push(frame_message(err.frame))
+
+    async def _dispatch(self, conn: Connection, frame: ws.ClientFrame) -> None:
+        if isinstance(frame, ws.Ping):
+            conn.push(frame_message(ws.Pong(timestamp=frame.timestamp)))
+        elif isinstance(frame, ws.Subscribe):
+            await self._subscribe(conn, frame.channel_ids)
+        elif isinstance(frame, ws.Unsubscribe):
+            self.hub.unsubscribe(conn, frame.channel_ids or None)
+        # a later ``authenticate`` is ignored
+
+    async def _subscribe(self, conn: Connection, channel_ids: list[Any]) -> None:
+        """Members only (checked now; non-members skipped silently), at most 200 ids per
+        frame and 500 per session; no acknowledgement."""
+        if len(conn.subscriptions) + len(channel_ids) > self.limits.max_subscriptions:
+            raise codec.Invalid.of(ws.TOO_MANY_SUBSCRIPTIONS)
+        if len(channel_ids) > self.limits.max_subscribe_batch:
+            raise codec.Invalid.of(ws.SUBSCRIBE_BATCH)
+        wanted = [c for c in dict.fromkeys(channel_ids) if c not in conn.subscriptions]
+        if not wanted:
+            return
+        conn.revoked_recent = set()
+        try:
+            members = await member_channel_ids(self.ctx, conn.user_id, wanted)
+        except Exception as err:
+            log.warning("subscribe: membership check failed: %s", err)
+            members = set()
+        finally:
+            revoked, conn.revoked_recent = conn.revoked_recent, None
+        self.hub.subscribe(conn, [c for c in wanted if c in members and c not in revoked])
