@@ -107,6 +107,20 @@ def test_operations_with_an_actor_need_the_bearer_token(app: Litestar) -> None:
             assert "401" in op["responses"], (method, path)
 
 
+def test_community_gated_operations_document_403_and_404(app: Litestar) -> None:
+    """Every /api/communities/{community_id}/... operation passes the community gate: 403 for
+    outsiders, 404 for instance staff when the community does not exist."""
+    doc = document(app)
+    gated = [
+        (method, path, op)
+        for method, path, op in operations(doc)
+        if path.startswith("/api/communities/{community_id}")
+    ]
+    assert len(gated) > 20
+    for method, path, op in gated:
+        assert {"403", "404"} <= set(op["responses"]), (method, path)
+
+
 def test_id_path_parameters_are_uuids(app: Litestar) -> None:
     """Every path parameter named ``id`` or ``*_id`` is ``format: uuid`` and required."""
     seen = 0

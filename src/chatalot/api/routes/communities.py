@@ -110,7 +110,7 @@ async def post_transfer_community_ownership(
     return empty()
 
 
-@post("/api/communities/{community_id:str}/leave", status_code=200, responses=errors(403))
+@post("/api/communities/{community_id:str}/leave", status_code=200, responses=errors(403, 404))
 async def post_leave_community(
     ctx: CtxDep, actor: ActorDep, community_id: FromPath[str]
 ) -> Response[bytes]:
@@ -118,7 +118,7 @@ async def post_leave_community(
     return empty()
 
 
-@get("/api/communities/{community_id:str}/groups", responses=errors(403))
+@get("/api/communities/{community_id:str}/groups", responses=errors(403, 404))
 async def list_community_groups(
     ctx: CtxDep, actor: ActorDep, community_id: FromPath[str]
 ) -> list[GroupOut]:
@@ -128,7 +128,7 @@ async def list_community_groups(
     return [group_out(r) for r in rows]
 
 
-@get("/api/communities/{community_id:str}/emojis", responses=errors(403))
+@get("/api/communities/{community_id:str}/emojis", responses=errors(403, 404))
 async def list_community_emojis(
     ctx: CtxDep, actor: ActorDep, community_id: FromPath[str]
 ) -> list[CustomEmojiOut]:

@@ -29,7 +29,7 @@ def _user_id(value: str) -> UserId:
     return UserId(parse_uuid(value, "user id"))
 
 
-@get("/api/communities/{community_id:str}/members", responses=errors(403))
+@get("/api/communities/{community_id:str}/members", responses=errors(403, 404))
 async def list_community_members(
     ctx: CtxDep,
     actor: ActorDep,
@@ -79,7 +79,7 @@ async def put_community_member_role(
 @put(
     "/api/communities/{community_id:str}/members/{user_id:str}/nickname",
     status_code=200,
-    responses=errors(403),
+    responses=errors(403, 404),
 )
 async def put_community_nickname(
     ctx: CtxDep,
@@ -106,7 +106,7 @@ async def delete_community_member(
     return empty()
 
 
-@get("/api/communities/{community_id:str}/bans", responses=errors(403))
+@get("/api/communities/{community_id:str}/bans", responses=errors(403, 404))
 async def list_community_bans(
     ctx: CtxDep, actor: ActorDep, community_id: FromPath[str]
 ) -> list[CommunityBanOut]:
