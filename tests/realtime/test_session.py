@@ -140,7 +140,7 @@ async def test_errors_never_close_the_session(ctx: Ctx, open_ws: Open) -> None:
     await ws.send('{"type": "no_such_thing"}')
     await ws.send("{not json")
     await ws.send('{"type": "ping", "timestamp": "soon"}')
-    await ws.send('{"type": "send_message", "channel_id": "x"}')
+    await ws.send('{"type": "update_presence", "status": "idle"}')
     await ws.send('{"type": "subscribe", "channel_ids": ["not-a-uuid"]}')
     await ws.send(b"\x00\x01binary")
     await ws.send('{"type": "ping", "timestamp": 1, "pad": "' + "x" * (1024 * 1024) + '"}')
@@ -152,7 +152,7 @@ async def test_errors_never_close_the_session(ctx: Ctx, open_ws: Open) -> None:
         {
             "type": "error",
             "code": "not_supported",
-            "message": "send_message is not supported yet",
+            "message": "update_presence is not supported yet",
         },
         malformed,
         {"type": "error", "code": "validation_error", "message": "message too large"},

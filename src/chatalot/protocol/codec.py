@@ -52,11 +52,42 @@ class _UnsubscribeIn(msgspec.Struct, tag="unsubscribe", tag_field="type"):
     channel_ids: list[str]
 
 
+class _SendMessageIn(msgspec.Struct, tag="send_message", tag_field="type"):
+    channel_id: str
+    ciphertext: list[ws.Byte]
+    nonce: list[ws.Byte]
+    message_type: str
+    reply_to: str | None = None
+    sender_key_id: str | None = None
+    thread_id: str | None = None
+
+
+class _EditMessageIn(msgspec.Struct, tag="edit_message", tag_field="type"):
+    message_id: str
+    ciphertext: list[ws.Byte]
+    nonce: list[ws.Byte]
+
+
+class _DeleteMessageIn(msgspec.Struct, tag="delete_message", tag_field="type"):
+    message_id: str
+
+
+_In = (
+    ws.Authenticate
+    | ws.Ping
+    | _SubscribeIn
+    | _UnsubscribeIn
+    | _SendMessageIn
+    | _EditMessageIn
+    | _DeleteMessageIn
+)
+
+
 class _TypeOnly(msgspec.Struct):
     type: str
 
 
-_decoder = msgspec.json.Decoder(ws.Authenticate | ws.Ping | _SubscribeIn | _UnsubscribeIn)
+_decoder = msgspec.json.Decoder(_In)
 _type_decoder = msgspec.json.Decoder(_TypeOnly)
 _encoder = msgspec.json.Encoder()
 
@@ -86,14 +117,36 @@ def check_size(text: str) -> None:
 
 def decode(data: str | bytes) -> ws.ClientFrame:
     try:
-        frame: ws.Authenticate | ws.Ping | _SubscribeIn | _UnsubscribeIn = _decoder.decode(data)
+        frame: _In = _decoder.decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError):
         raise _unhandled(data) from None
     if isinstance(frame, _SubscribeIn):
         return ws.Subscribe(channel_ids=[parse_uuid(v) for v in frame.channel_ids])
     if isinstance(frame, _UnsubscribeIn):
         return ws.Unsubscribe(channel_ids=[parse_uuid(v) for v in frame.channel_ids])
+    if isinstance(frame, _SendMessageIn):
+        return ws.SendMessage(
+            channel_id=parse_uuid(frame.channel_id),
+            ciphertext=bytes(frame.ciphertext),
+            nonce=bytes(frame.nonce),
+            message_type=frame.message_type,
+            reply_to=_optional_uuid(frame.reply_to),
+            sender_key_id=_optional_uuid(frame.sender_key_id),
+            thread_id=_optional_uuid(frame.thread_id),
+        )
+    if isinstance(frame, _EditMessageIn):
+        return ws.EditMessage(
+            message_id=parse_uuid(frame.message_id),
+            ciphertext=bytes(frame.ciphertext),
+            nonce=bytes(frame.nonce),
+        )
+    if isinstance(frame, _DeleteMessageIn):
+        return ws.DeleteMessage(message_id=parse_uuid(frame.message_id))
     return frame
+
+
+def _optional_uuid(value: str | None) -> uuid.UUID | None:
+    return None if value is None else parse_uuid(value)
 
 
 def _unhandled(data: str | bytes) -> Invalid:

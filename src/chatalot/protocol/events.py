@@ -137,3 +137,49 @@ class SenderKeyUpdated(msgspec.Struct, tag="sender_key_updated", tag_field="type
     user_id: str
     chain_id: int
     distribution: Any
+
+
+class NewMessage(msgspec.Struct, tag="new_message", tag_field="type", omit_defaults=True):
+    """A message was stored (WS ``send_message``). Non-DM: the channel's subscribers except
+    the sending session; DM: every session of the other member(s). Bytes as arrays of ints;
+    ``thread_id`` omitted when none."""
+
+    id: str
+    channel_id: str
+    sender_id: str
+    ciphertext: list[int]
+    nonce: list[int]
+    message_type: str
+    reply_to: str | None
+    sender_key_id: str | None
+    created_at: str
+    thread_id: str | None = None
+
+
+class MessageEdited(msgspec.Struct, tag="message_edited", tag_field="type"):
+    """WS ``edit_message``: to the channel's subscribers (the editor's sessions included)."""
+
+    message_id: str
+    channel_id: str
+    sender_id: str
+    ciphertext: list[int]
+    nonce: list[int]
+    edited_at: str
+
+
+class MessageDeleted(msgspec.Struct, tag="message_deleted", tag_field="type"):
+    """WS ``delete_message``: to the channel's subscribers."""
+
+    message_id: str
+
+
+class NewDmChannel(msgspec.Struct, tag="new_dm_channel", tag_field="type"):
+    """The first message of a DM: to the recipient's sessions, before its ``new_message``."""
+
+    channel_id: str
+    channel_name: str | None
+    created_at: str
+    other_user_id: str
+    other_user_username: str
+    other_user_display_name: str
+    other_user_avatar_url: str | None

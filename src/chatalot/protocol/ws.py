@@ -2,8 +2,9 @@
 with the original's snake_case names, so ``msgspec.json.encode(frame)`` is the wire frame.
 
 Client -> server frames handled so far: ``authenticate``, ``ping``, ``subscribe``,
-``unsubscribe``. The other client frame types of the protocol (``LATER_CLIENT_TYPES``) are
-recognised and answered with a ``not_supported`` error until their step is built.
+``unsubscribe``, ``send_message``, ``edit_message``, ``delete_message``. The other client frame
+types of the protocol (``LATER_CLIENT_TYPES``) are recognised and answered with a
+``not_supported`` error until their step is built.
 
 Server -> client frames here are the session's own (``authenticated``, ``pong``, ``error``);
 events pushed after a state change are in ``protocol/events.py``. Every frame and error is listed
@@ -49,14 +50,39 @@ class Unsubscribe(msgspec.Struct, tag="unsubscribe", tag_field="type"):
     channel_ids: list[uuid.UUID]
 
 
-ClientFrame = Authenticate | Ping | Subscribe | Unsubscribe
+Byte = Annotated[int, msgspec.Meta(ge=0, le=255)]
+
+
+class SendMessage(msgspec.Struct, tag="send_message", tag_field="type"):
+    """Store a message (spec ws-auth-ops 1.14). Bytes as arrays of ints 0-255; ids parsed as
+    for ``subscribe``."""
+
+    channel_id: uuid.UUID
+    ciphertext: bytes
+    nonce: bytes
+    message_type: str
+    reply_to: uuid.UUID | None = None
+    sender_key_id: uuid.UUID | None = None
+    thread_id: uuid.UUID | None = None
+
+
+class EditMessage(msgspec.Struct, tag="edit_message", tag_field="type"):
+    message_id: uuid.UUID
+    ciphertext: bytes
+    nonce: bytes
+
+
+class DeleteMessage(msgspec.Struct, tag="delete_message", tag_field="type"):
+    message_id: uuid.UUID
+
+
+ClientFrame = (
+    Authenticate | Ping | Subscribe | Unsubscribe | SendMessage | EditMessage | DeleteMessage
+)
 
 # Client frame types of the protocol that later steps handle (spec ws-auth-ops 1.7).
 LATER_CLIENT_TYPES = frozenset(
     {
-        "send_message",
-        "edit_message",
-        "delete_message",
         "update_presence",
         "typing",
         "stop_typing",
@@ -100,7 +126,17 @@ class Error(msgspec.Struct, tag="error", tag_field="type"):
     message: str
 
 
-ServerFrame = Authenticated | Pong | Error
+class MessageSent(msgspec.Struct, tag="message_sent", tag_field="type", omit_defaults=True):
+    """The reply to this session's ``send_message`` once stored (only to that session);
+    ``thread_id`` omitted when none."""
+
+    id: str
+    channel_id: str
+    created_at: str
+    thread_id: str | None = None
+
+
+ServerFrame = Authenticated | Pong | Error | MessageSent
 
 
 # --- error codes and texts (spec ws-auth-ops 1.9) ---------------------------------------------

@@ -40,8 +40,8 @@ REDIS_CHANNEL = "chatalot:events"
 
 class Item(msgspec.Struct, array_like=True):
     """One event ready for delivery: ``kind`` ``everyone`` / ``users`` / ``channel`` (``ids``:
-    the users / the channel, ``frame``: the encoded frame) or ``revoke`` (``ids``: the user,
-    then the channels)."""
+    the users / the channel, then for a channel the session to leave out, if any; ``frame``:
+    the encoded frame) or ``revoke`` (``ids``: the user, then the channels)."""
 
     kind: str
     ids: list[uuid.UUID]
@@ -70,7 +70,10 @@ def prepare(events: Sequence[Emitted]) -> list[Item]:
             continue
         frame = msgspec.Raw(codec.encode(event))
         if isinstance(audience, ChannelSubscribers):
-            items.append(Item("channel", [audience.channel_id], frame))
+            ids: list[uuid.UUID] = [audience.channel_id]
+            if audience.except_session is not None:
+                ids.append(audience.except_session)
+            items.append(Item("channel", ids, frame))
         elif isinstance(audience, Users):
             if audience.user_ids:
                 items.append(Item("users", list(audience.user_ids), frame))
@@ -91,7 +94,7 @@ def deliver(hub: Hub, items: Sequence[Item]) -> None:
             continue
         message = text_message(bytes(item.frame).decode())
         if item.kind == "channel":
-            hub.to_channel(item.ids[0], message)
+            hub.to_channel(item.ids[0], message, except_session=next(iter(item.ids[1:]), None))
         elif item.kind == "users":
             hub.to_users(item.ids, message)
         elif item.kind == "everyone":

@@ -215,9 +215,14 @@ class Hub:
     def to_users(self, user_ids: Iterable[uuid.UUID], message: Message) -> int:
         return _push_all(self._of_users(user_ids), message)
 
-    def to_channel(self, channel_id: uuid.UUID, message: Message) -> int:
+    def to_channel(
+        self, channel_id: uuid.UUID, message: Message, *, except_session: uuid.UUID | None = None
+    ) -> int:
         # A copy: an overflowing session leaves the set while we iterate.
-        return _push_all(list(self._channels.get(channel_id, ())), message)
+        subscribers = list(self._channels.get(channel_id, ()))
+        if except_session is not None:
+            subscribers = [c for c in subscribers if c.session_id != except_session]
+        return _push_all(subscribers, message)
 
     def _all(self) -> Iterator[Connection]:
         for sessions in list(self._users.values()):

@@ -26,14 +26,26 @@ from typing import Any
 
 from chatalot.api.middleware import Receive, Send
 from chatalot.context import Ctx
+from chatalot.errors import ChatalotError
+from chatalot.ids import ChannelId, UserId
 from chatalot.protocol import codec, ws
+from chatalot.protocol.time import rfc3339
 from chatalot.realtime.hub import CLOSE_POLICY, Connection, Hub, frame_message
 from chatalot.realtime.version import ServerVersion
+from chatalot.repositories.messages import MessageRow
 from chatalot.security.tokens import AccessClaims
+from chatalot.services import messages as messages_service
+from chatalot.services.actor import Actor
 from chatalot.services.subscriptions import member_channel_ids
 from chatalot.services.token_check import verify_token
 
 log = logging.getLogger("chatalot_server.ws")
+
+_FAILED: dict[type, str] = {
+    ws.SendMessage: "failed to send message",
+    ws.EditMessage: "failed to edit message",
+    ws.DeleteMessage: "could not look up message",
+}
 
 
 class TokenBucket:
@@ -65,12 +77,14 @@ class Session:
         self.version = version
         self.receive = receive
         self.send = send
+        self.claims: AccessClaims | None = None
 
     async def run(self) -> None:
         claims = await self._authenticate()
         if claims is None:
             return
         user_id = claims.user_id
+        self.claims = claims
         conn = self.hub.connect(user_id)
         if conn is None:
             log.warning(
@@ -186,7 +200,64 @@ class Session:
             await self._subscribe(conn, frame.channel_ids)
         elif isinstance(frame, ws.Unsubscribe):
             self.hub.unsubscribe(conn, frame.channel_ids or None)
+        elif isinstance(frame, ws.SendMessage | ws.EditMessage | ws.DeleteMessage):
+            await self._message_frame(conn, frame)
         # a later ``authenticate`` is ignored
+
+    def _actor(self) -> Actor:
+        claims = self.claims
+        assert claims is not None  # set once authenticated
+        return Actor(
+            user_id=UserId(claims.user_id),
+            username=claims.username,
+            is_admin=claims.is_admin,
+            is_owner=claims.is_owner,
+            session_id=claims.session_id,
+        )
+
+    async def _message_frame(
+        self, conn: Connection, frame: ws.SendMessage | ws.EditMessage | ws.DeleteMessage
+    ) -> None:
+        """send / edit / delete (services/messages.py); a refusal is this session's error."""
+        actor = self._actor()
+        try:
+            if isinstance(frame, ws.SendMessage):
+
+                def reply(row: MessageRow) -> None:  # after commit, before any event
+                    conn.push(
+                        frame_message(
+                            ws.MessageSent(
+                                id=str(row.id),
+                                channel_id=str(row.channel_id),
+                                created_at=rfc3339(row.created_at),
+                                thread_id=str(row.thread_id) if row.thread_id else None,
+                            )
+                        )
+                    )
+
+                request = messages_service.SendRequest(
+                    channel_id=ChannelId(frame.channel_id),
+                    ciphertext=frame.ciphertext,
+                    nonce=frame.nonce,
+                    message_type=frame.message_type,
+                    reply_to=frame.reply_to,
+                    sender_key_id=frame.sender_key_id,
+                    thread_id=frame.thread_id,
+                )
+                await messages_service.send_message(
+                    self.ctx, actor, request, on_stored=reply, ws_session=conn.session_id
+                )
+            elif isinstance(frame, ws.EditMessage):
+                await messages_service.edit_message(
+                    self.ctx, actor, frame.message_id, frame.ciphertext, frame.nonce
+                )
+            else:
+                await messages_service.delete_message(self.ctx, actor, frame.message_id)
+        except messages_service.Refused as err:
+            raise codec.Invalid(err.code, err.message) from None
+        except ChatalotError as err:  # pool exhausted and the like
+            log.warning("message frame failed: %s", err)
+            raise codec.Invalid("internal_error", _FAILED[type(frame)]) from None
 
     async def _subscribe(self, conn: Connection, channel_ids: list[Any]) -> None:
         """Members only (checked now; non-members skipped silently), at most 200 ids per

@@ -12,6 +12,7 @@ its transaction, so an event about a deletion still reaches the people who could
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -34,7 +35,11 @@ class Users:
 
 @dataclass(frozen=True, slots=True)
 class ChannelSubscribers:
+    """``except_session``: one WebSocket session left out (the one that sent a message gets
+    ``message_sent`` instead of its own ``new_message``)."""
+
     channel_id: ChannelId
+    except_session: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
