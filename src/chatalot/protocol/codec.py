@@ -72,6 +72,11 @@ class _DeleteMessageIn(msgspec.Struct, tag="delete_message", tag_field="type"):
     message_id: str
 
 
+class _MarkReadIn(msgspec.Struct, tag="mark_read", tag_field="type"):
+    channel_id: str
+    message_id: str
+
+
 _In = (
     ws.Authenticate
     | ws.Ping
@@ -80,6 +85,8 @@ _In = (
     | _SendMessageIn
     | _EditMessageIn
     | _DeleteMessageIn
+    | _MarkReadIn
+    | ws.MarkAllRead
 )
 
 
@@ -142,6 +149,10 @@ def decode(data: str | bytes) -> ws.ClientFrame:
         )
     if isinstance(frame, _DeleteMessageIn):
         return ws.DeleteMessage(message_id=parse_uuid(frame.message_id))
+    if isinstance(frame, _MarkReadIn):
+        return ws.MarkRead(
+            channel_id=parse_uuid(frame.channel_id), message_id=parse_uuid(frame.message_id)
+        )
     return frame
 
 

@@ -183,3 +183,13 @@ class NewDmChannel(msgspec.Struct, tag="new_dm_channel", tag_field="type"):
     other_user_username: str
     other_user_display_name: str
     other_user_avatar_url: str | None
+
+
+class ReadReceipt(msgspec.Struct, tag="read_receipt", tag_field="type"):
+    """WS ``mark_read`` (unless the reader turned read receipts off): to the channel's
+    subscribers."""
+
+    channel_id: str
+    user_id: str
+    message_id: str
+    timestamp: str

@@ -76,8 +76,27 @@ class DeleteMessage(msgspec.Struct, tag="delete_message", tag_field="type"):
     message_id: uuid.UUID
 
 
+class MarkRead(msgspec.Struct, tag="mark_read", tag_field="type"):
+    """The caller has read ``channel_id`` up to ``message_id`` (their read cursor)."""
+
+    channel_id: uuid.UUID
+    message_id: uuid.UUID
+
+
+class MarkAllRead(msgspec.Struct, tag="mark_all_read", tag_field="type"):
+    """Every channel of the caller read up to its newest message."""
+
+
 ClientFrame = (
-    Authenticate | Ping | Subscribe | Unsubscribe | SendMessage | EditMessage | DeleteMessage
+    Authenticate
+    | Ping
+    | Subscribe
+    | Unsubscribe
+    | SendMessage
+    | EditMessage
+    | DeleteMessage
+    | MarkRead
+    | MarkAllRead
 )
 
 # Client frame types of the protocol that later steps handle (spec ws-auth-ops 1.7).
@@ -94,8 +113,6 @@ LATER_CLIENT_TYPES = frozenset(
         "kick_from_voice",
         "add_reaction",
         "remove_reaction",
-        "mark_read",
-        "mark_all_read",
     }
 )
 

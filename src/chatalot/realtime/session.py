@@ -27,7 +27,7 @@ from typing import Any
 from chatalot.api.middleware import Receive, Send
 from chatalot.context import Ctx
 from chatalot.errors import ChatalotError
-from chatalot.ids import ChannelId, UserId
+from chatalot.ids import ChannelId, MessageId, UserId
 from chatalot.protocol import codec, ws
 from chatalot.protocol.time import rfc3339
 from chatalot.realtime.hub import CLOSE_POLICY, Connection, Hub, frame_message
@@ -35,6 +35,7 @@ from chatalot.realtime.version import ServerVersion
 from chatalot.repositories.messages import MessageRow
 from chatalot.security.tokens import AccessClaims
 from chatalot.services import messages as messages_service
+from chatalot.services import unread as unread_service
 from chatalot.services.actor import Actor
 from chatalot.services.subscriptions import member_channel_ids
 from chatalot.services.token_check import verify_token
@@ -202,7 +203,25 @@ class Session:
             self.hub.unsubscribe(conn, frame.channel_ids or None)
         elif isinstance(frame, ws.SendMessage | ws.EditMessage | ws.DeleteMessage):
             await self._message_frame(conn, frame)
+        elif isinstance(frame, ws.MarkRead | ws.MarkAllRead):
+            await self._read_frame(frame)
         # a later ``authenticate`` is ignored
+
+    async def _read_frame(self, frame: ws.MarkRead | ws.MarkAllRead) -> None:
+        """mark_read / mark_all_read (services/unread.py): no answer, as the original; a failure
+        is logged and the session goes on."""
+        try:
+            if isinstance(frame, ws.MarkRead):
+                await unread_service.mark_read(
+                    self.ctx,
+                    self._actor(),
+                    ChannelId(frame.channel_id),
+                    MessageId(frame.message_id),
+                )
+            else:
+                await unread_service.mark_all_read(self.ctx, self._actor())
+        except Exception as err:
+            log.warning("%s failed: %s", type(frame).__name__, err)
 
     def _actor(self) -> Actor:
         claims = self.claims

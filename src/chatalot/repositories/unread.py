@@ -60,3 +60,49 @@ async def list_read_cursors(conn: Conn, channel_id: ChannelId) -> list[ReadCurso
         channel_id,
     )
     return [ReadCursorRow(**dict(r)) for r in rows]
+
+
+async def upsert_read_cursor(
+    conn: Conn, *, user_id: UserId, channel_id: ChannelId, message_id: MessageId, now: datetime
+) -> bool:
+    """Moves the user's cursor in the channel to ``message_id`` if that message is in the
+    channel (an unknown or foreign id changes nothing); True if it moved."""
+    status = await conn.execute(
+        """
+        INSERT INTO read_cursors AS rc (user_id, channel_id, last_read_message_id, last_read_at)
+        SELECT $1, $2, m.id, $4 FROM messages m WHERE m.id = $3 AND m.channel_id = $2
+        ON CONFLICT (user_id, channel_id) DO UPDATE
+           SET last_read_message_id = EXCLUDED.last_read_message_id,
+               last_read_at = EXCLUDED.last_read_at
+        """,
+        user_id,
+        channel_id,
+        message_id,
+        now,
+    )
+    return bool(status == "INSERT 0 1")
+
+
+async def upsert_all_read_cursors(conn: Conn, user_id: UserId, now: datetime) -> int:
+    """Every channel of the user read up to its newest message that is not deleted; returns
+    how many cursors were written (one statement)."""
+    status = await conn.execute(
+        """
+        INSERT INTO read_cursors AS rc (user_id, channel_id, last_read_message_id, last_read_at)
+        SELECT cm.user_id, cm.channel_id, newest.id, $2
+          FROM channel_members cm
+          JOIN LATERAL (
+                SELECT m.id FROM messages m
+                 WHERE m.channel_id = cm.channel_id AND m.deleted_at IS NULL
+                 ORDER BY m.created_at DESC, m.id DESC
+                 LIMIT 1
+               ) newest ON true
+         WHERE cm.user_id = $1
+        ON CONFLICT (user_id, channel_id) DO UPDATE
+           SET last_read_message_id = EXCLUDED.last_read_message_id,
+               last_read_at = EXCLUDED.last_read_at
+        """,
+        user_id,
+        now,
+    )
+    return int(status.split()[-1])
