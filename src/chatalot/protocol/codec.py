@@ -77,6 +77,16 @@ class _MarkReadIn(msgspec.Struct, tag="mark_read", tag_field="type"):
     message_id: str
 
 
+class _AddReactionIn(msgspec.Struct, tag="add_reaction", tag_field="type"):
+    message_id: str
+    emoji: str
+
+
+class _RemoveReactionIn(msgspec.Struct, tag="remove_reaction", tag_field="type"):
+    message_id: str
+    emoji: str
+
+
 _In = (
     ws.Authenticate
     | ws.Ping
@@ -87,6 +97,8 @@ _In = (
     | _DeleteMessageIn
     | _MarkReadIn
     | ws.MarkAllRead
+    | _AddReactionIn
+    | _RemoveReactionIn
 )
 
 
@@ -149,6 +161,10 @@ def decode(data: str | bytes) -> ws.ClientFrame:
         )
     if isinstance(frame, _DeleteMessageIn):
         return ws.DeleteMessage(message_id=parse_uuid(frame.message_id))
+    if isinstance(frame, _AddReactionIn):
+        return ws.AddReaction(message_id=parse_uuid(frame.message_id), emoji=frame.emoji)
+    if isinstance(frame, _RemoveReactionIn):
+        return ws.RemoveReaction(message_id=parse_uuid(frame.message_id), emoji=frame.emoji)
     if isinstance(frame, _MarkReadIn):
         return ws.MarkRead(
             channel_id=parse_uuid(frame.channel_id), message_id=parse_uuid(frame.message_id)

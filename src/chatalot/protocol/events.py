@@ -193,3 +193,20 @@ class ReadReceipt(msgspec.Struct, tag="read_receipt", tag_field="type"):
     user_id: str
     message_id: str
     timestamp: str
+
+
+class ReactionAdded(msgspec.Struct, tag="reaction_added", tag_field="type"):
+    """WS ``add_reaction``: to the message's channel's subscribers (also when the reaction
+    already existed)."""
+
+    message_id: str
+    user_id: str
+    emoji: str
+
+
+class ReactionRemoved(msgspec.Struct, tag="reaction_removed", tag_field="type"):
+    """WS ``remove_reaction`` that removed something: to the channel's subscribers."""
+
+    message_id: str
+    user_id: str
+    emoji: str

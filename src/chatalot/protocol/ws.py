@@ -87,6 +87,16 @@ class MarkAllRead(msgspec.Struct, tag="mark_all_read", tag_field="type"):
     """Every channel of the caller read up to its newest message."""
 
 
+class AddReaction(msgspec.Struct, tag="add_reaction", tag_field="type"):
+    message_id: uuid.UUID
+    emoji: str
+
+
+class RemoveReaction(msgspec.Struct, tag="remove_reaction", tag_field="type"):
+    message_id: uuid.UUID
+    emoji: str
+
+
 ClientFrame = (
     Authenticate
     | Ping
@@ -97,6 +107,8 @@ ClientFrame = (
     | DeleteMessage
     | MarkRead
     | MarkAllRead
+    | AddReaction
+    | RemoveReaction
 )
 
 # Client frame types of the protocol that later steps handle (spec ws-auth-ops 1.7).
@@ -111,8 +123,6 @@ LATER_CLIENT_TYPES = frozenset(
         "join_voice",
         "leave_voice",
         "kick_from_voice",
-        "add_reaction",
-        "remove_reaction",
     }
 )
 
@@ -167,6 +177,7 @@ TOO_MANY_SESSIONS = (
 )
 MALFORMED = ("invalid_message", "malformed message")
 RATE_LIMITED = ("rate_limited", "too many messages, slow down")
+REACTING_TOO_FAST = ("rate_limited", "adding reactions too quickly")
 TOO_LARGE = ("validation_error", "message too large")
 TOO_MANY_SUBSCRIPTIONS = ("validation_error", "too many active subscriptions")
 SUBSCRIBE_BATCH = ("validation_error", "cannot subscribe to more than 200 channels at once")

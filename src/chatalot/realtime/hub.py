@@ -121,11 +121,27 @@ class Connection:
         return batch
 
 
+REACTION_INTERVAL_SECONDS = 0.2
+
+
 class Hub:
     def __init__(self, limits: WsLimits | None = None) -> None:
         self.limits = limits or WsLimits()
         self._users: dict[uuid.UUID, set[Connection]] = {}
         self._channels: dict[uuid.UUID, set[Connection]] = {}
+        self._last_reaction: dict[uuid.UUID, float] = {}
+
+    def reaction_allowed(self, user_id: uuid.UUID, now: float) -> bool:
+        """The pace of ``add_reaction`` per user, all their sessions on this process together
+        (spec: at least 200 ms apart); ``now`` is a monotonic time."""
+        last = self._last_reaction.get(user_id)
+        if last is not None and now - last < REACTION_INTERVAL_SECONDS:
+            return False
+        self._last_reaction[user_id] = now
+        if len(self._last_reaction) > 10_000:  # forget the idle ones now and then
+            cutoff = now - REACTION_INTERVAL_SECONDS
+            self._last_reaction = {u: t for u, t in self._last_reaction.items() if t > cutoff}
+        return True
 
     # --- sessions ----------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from chatalot.realtime.version import ServerVersion
 from chatalot.repositories.messages import MessageRow
 from chatalot.security.tokens import AccessClaims
 from chatalot.services import messages as messages_service
+from chatalot.services import reactions as reactions_service
 from chatalot.services import unread as unread_service
 from chatalot.services.actor import Actor
 from chatalot.services.subscriptions import member_channel_ids
@@ -47,6 +48,9 @@ _FAILED: dict[type, str] = {
     ws.EditMessage: "failed to edit message",
     ws.DeleteMessage: "could not look up message",
 }
+
+
+INTERNAL = "an internal error occurred"
 
 
 class TokenBucket:
@@ -193,6 +197,9 @@ class Session:
                 if (err.code, err.message) == ws.MALFORMED:
                     log.warning("malformed WebSocket message", extra={"user_id": str(conn.user_id)})
                 conn.push(frame_message(err.frame))
+            except Exception:  # a bug must cost one frame, never the session
+                log.exception("WebSocket frame failed", extra={"user_id": str(conn.user_id)})
+                conn.push(frame_message(ws.Error(code="internal_error", message=INTERNAL)))
 
     async def _dispatch(self, conn: Connection, frame: ws.ClientFrame) -> None:
         if isinstance(frame, ws.Ping):
@@ -205,7 +212,33 @@ class Session:
             await self._message_frame(conn, frame)
         elif isinstance(frame, ws.MarkRead | ws.MarkAllRead):
             await self._read_frame(frame)
+        elif isinstance(frame, ws.AddReaction | ws.RemoveReaction):
+            await self._reaction_frame(conn, frame)
         # a later ``authenticate`` is ignored
+
+    async def _reaction_frame(
+        self, conn: Connection, frame: ws.AddReaction | ws.RemoveReaction
+    ) -> None:
+        """add_reaction / remove_reaction (services/reactions.py); a refusal is this session's
+        error frame."""
+        adding = isinstance(frame, ws.AddReaction)
+        if adding and not self.hub.reaction_allowed(conn.user_id, time.monotonic()):
+            raise codec.Invalid.of(ws.REACTING_TOO_FAST)
+        try:
+            if adding:
+                await reactions_service.add_reaction(
+                    self.ctx, self._actor(), frame.message_id, frame.emoji
+                )
+            else:
+                await reactions_service.remove_reaction(
+                    self.ctx, self._actor(), frame.message_id, frame.emoji
+                )
+        except messages_service.Refused as err:
+            raise codec.Invalid(err.code, err.message) from None
+        except ChatalotError as err:  # pool exhausted and the like
+            log.warning("reaction frame failed: %s", err)
+            verb = "add" if adding else "remove"
+            raise codec.Invalid("internal_error", f"failed to {verb} reaction") from None
 
     async def _read_frame(self, frame: ws.MarkRead | ws.MarkAllRead) -> None:
         """mark_read / mark_all_read (services/unread.py): no answer, as the original; a failure
