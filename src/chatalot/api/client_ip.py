@@ -107,19 +107,17 @@ class ClientIpResolver:
         peer = (client[0] if client else None) or "unknown"
         if not self.is_trusted(peer):
             return peer  # the common case without a proxy: headers are never read
-        headers: dict[str, str] | None = None
+        found: dict[bytes, bytes] = {}
         for key, value in scope.get("headers", ()):
             name = key.lower()
-            if name not in _FORWARDING:
-                continue
-            if headers is None:
-                headers = {}
-            text = value.decode("latin-1")
-            label = name.decode("latin-1")
-            headers[label] = f"{headers[label]},{text}" if label in headers else text
-        if headers is None:
-            return peer
-        return self._behind_proxy(peer, headers)
+            if name in _FORWARDING:
+                found[name] = found[name] + b"," + value if name in found else value
+        return self.behind_proxy(
+            peer,
+            found.get(b"cf-connecting-ip"),
+            found.get(b"x-real-ip"),
+            found.get(b"x-forwarded-for"),
+        )
 
 
 def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -120,15 +120,8 @@ class Edge:
         else:
             await self.app(scope, receive, send)
 
-    def _client_ip(self, scope: Scope) -> str:
-        client = scope.get("client")
-        peer = (client[0] if client else None) or "unknown"
-        if not self.resolver.is_trusted(peer):
-            return peer  # the common case without a proxy: headers are never read
-        return self.resolver.from_scope(scope)
-
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        client_ip = self._client_ip(scope)
+        client_ip = self.resolver.from_scope(scope)
         scope[CLIENT_IP_KEY] = client_ip
         if not (await self.limiter.take(GLOBAL_RULE, client_ip)).allowed:
             await send({"type": "websocket.close", "code": 1008})

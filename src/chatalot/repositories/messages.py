@@ -146,14 +146,19 @@ async def claim_slowmode_slot(
     return last
 
 
-async def count_visible_messages(conn: Conn, channel_id: ChannelId) -> int:
-    """Stored messages that are neither deleted nor quarantined (first-DM-message check)."""
-    count: int = await conn.fetchval(
-        "SELECT count(*) FROM messages WHERE channel_id = $1"
-        " AND deleted_at IS NULL AND quarantined_at IS NULL",
-        channel_id,
+async def exists_other_visible_message(
+    conn: Conn, channel_id: ChannelId, message_id: uuid.UUID
+) -> bool:
+    """Whether the channel holds a message other than ``message_id`` that is neither deleted
+    nor quarantined (the first-DM-message check: one index probe, whatever the history)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND id <> $2"
+            " AND deleted_at IS NULL AND quarantined_at IS NULL)",
+            channel_id,
+            message_id,
+        )
     )
-    return count
 
 
 async def list_channel_messages(

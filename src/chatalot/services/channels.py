@@ -119,16 +119,21 @@ async def create_channel(
     return channel
 
 
-async def get_channel(ctx: Ctx, actor: Actor, channel_id: uuid.UUID) -> ChannelRow:
-    """Members and instance staff; anyone else 403 (also for a channel that does not exist)."""
-    async with ctx.db.connection() as conn:
-        stored = await channels_repo.select_channel_role(conn, ChannelId(channel_id), actor.user_id)
-        if stored is None and permissions.instance_role(actor) is None:
-            raise Forbidden()
-        channel = await channels_repo.select_channel(conn, ChannelId(channel_id))
+async def access_channel_reader(conn: Conn, actor: Actor, channel_id: ChannelId) -> ChannelRow:
+    """Who may read a channel's details: its members and instance staff; anyone else 403
+    (also for a channel that does not exist), staff 404 ``channel not found``."""
+    stored = await channels_repo.select_channel_role(conn, channel_id, actor.user_id)
+    if stored is None and permissions.instance_role(actor) is None:
+        raise Forbidden()
+    channel = await channels_repo.select_channel(conn, channel_id)
     if channel is None:
         raise NotFound("channel not found")
     return channel
+
+
+async def get_channel(ctx: Ctx, actor: Actor, channel_id: uuid.UUID) -> ChannelRow:
+    async with ctx.db.connection() as conn:
+        return await access_channel_reader(conn, actor, ChannelId(channel_id))
 
 
 def _channel_changes(body: UpdateChannelIn, *, allow_external: bool) -> ChannelChanges:

@@ -128,9 +128,9 @@ async def list_communities(
     ctx: Ctx, actor: Actor, *, limit: int, offset: int
 ) -> list[CommunityRow]:
     """The caller's communities, by name."""
-    async with ctx.db.transaction("list_communities") as tx:
+    async with ctx.db.connection() as conn:
         return await communities_repo.list_user_communities(
-            tx.conn, actor.user_id, limit=limit, offset=offset
+            conn, actor.user_id, limit=limit, offset=offset
         )
 
 
@@ -158,9 +158,9 @@ async def create_community(ctx: Ctx, actor: Actor, body: CreateCommunityIn) -> C
 
 
 async def get_community(ctx: Ctx, actor: Actor, community_id: CommunityId) -> CommunityRow:
-    async with ctx.db.transaction("get_community") as tx:
-        await permissions.access_community(tx.conn, actor, community_id)
-        row = await communities_repo.select_community(tx.conn, community_id)
+    async with ctx.db.connection() as conn:
+        await permissions.access_community(conn, actor, community_id)
+        row = await communities_repo.select_community(conn, community_id)
     if row is None:
         raise community_not_found()
     return row
@@ -263,17 +263,15 @@ async def list_community_groups(
     ctx: Ctx, actor: Actor, community_id: CommunityId
 ) -> list[GroupRow]:
     """The community's groups the caller is in (instance staff too: only their own)."""
-    async with ctx.db.transaction("list_community_groups") as tx:
-        await permissions.access_community(tx.conn, actor, community_id)
-        return await groups_repo.list_member_groups_in_community(
-            tx.conn, community_id, actor.user_id
-        )
+    async with ctx.db.connection() as conn:
+        await permissions.access_community(conn, actor, community_id)
+        return await groups_repo.list_member_groups_in_community(conn, community_id, actor.user_id)
 
 
 async def list_emojis(ctx: Ctx, actor: Actor, community_id: CommunityId) -> list[CustomEmojiRow]:
     """Up to 500, by shortcode."""
-    async with ctx.db.transaction("list_community_emojis") as tx:
-        await permissions.access_community(tx.conn, actor, community_id)
+    async with ctx.db.connection() as conn:
+        await permissions.access_community(conn, actor, community_id)
         return await communities_repo.list_custom_emojis(
-            tx.conn, community_id, limit=MAX_EMOJIS_LISTED
+            conn, community_id, limit=MAX_EMOJIS_LISTED
         )

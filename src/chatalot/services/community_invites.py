@@ -87,11 +87,11 @@ async def list_invites(
     ctx: Ctx, actor: Actor, community_id: CommunityId
 ) -> list[CommunityInviteRow]:
     """comm-manager: the newest 200, newest first."""
-    async with ctx.db.transaction("list_community_invites") as tx:
-        access = await permissions.access_community(tx.conn, actor, community_id)
+    async with ctx.db.connection() as conn:
+        access = await permissions.access_community(conn, actor, community_id)
         access.require_manager()
-        await _community(tx.conn, community_id)
-        return await invites_repo.list_community_invites(tx.conn, community_id)
+        await _community(conn, community_id)
+        return await invites_repo.list_community_invites(conn, community_id)
 
 
 async def revoke_invite(

@@ -42,11 +42,9 @@ async def list_members(
     ctx: Ctx, actor: Actor, community_id: CommunityId, *, limit: int, offset: int
 ) -> list[CommunityMemberRow]:
     """Owner, admins, moderators, then everyone else, each by join time."""
-    async with ctx.db.transaction("list_community_members") as tx:
-        await permissions.access_community(tx.conn, actor, community_id)
-        return await communities_repo.list_members(
-            tx.conn, community_id, limit=limit, offset=offset
-        )
+    async with ctx.db.connection() as conn:
+        await permissions.access_community(conn, actor, community_id)
+        return await communities_repo.list_members(conn, community_id, limit=limit, offset=offset)
 
 
 async def _target_level(
@@ -150,10 +148,10 @@ async def kick_member(ctx: Ctx, actor: Actor, community_id: CommunityId, user_id
 
 async def list_bans(ctx: Ctx, actor: Actor, community_id: CommunityId) -> list[CommunityBanRow]:
     """comm-mod. Newest first, up to 500."""
-    async with ctx.db.transaction("list_community_bans") as tx:
-        access = await permissions.access_community(tx.conn, actor, community_id)
+    async with ctx.db.connection() as conn:
+        access = await permissions.access_community(conn, actor, community_id)
         access.require_moderator()
-        return await communities_repo.list_bans(tx.conn, community_id, limit=MAX_BANS_LISTED)
+        return await communities_repo.list_bans(conn, community_id, limit=MAX_BANS_LISTED)
 
 
 def _ban_reason(value: str | None) -> str | None:

@@ -88,10 +88,10 @@ async def create_invite(
 
 async def list_invites(ctx: Ctx, actor: Actor, group_id: GroupId) -> list[GroupInviteRow]:
     """grp-admin+: the newest 100, newest first."""
-    async with ctx.db.transaction("list_group_invites") as tx:
-        access = await access_group(tx.conn, actor, group_id)
+    async with ctx.db.connection() as conn:
+        access = await access_group(conn, actor, group_id)
         access.require_admin()
-        return await invites_repo.list_group_invites(tx.conn, group_id)
+        return await invites_repo.list_group_invites(conn, group_id)
 
 
 async def revoke_invite(ctx: Ctx, actor: Actor, group_id: GroupId, invite_id: uuid.UUID) -> None:

@@ -242,8 +242,8 @@ async def create_group(
 
 async def list_groups(ctx: Ctx, actor: Actor) -> list[GroupRow]:
     """The caller's groups, by name."""
-    async with ctx.db.transaction("list_groups") as tx:
-        return await groups_repo.list_member_groups(tx.conn, actor.user_id)
+    async with ctx.db.connection() as conn:
+        return await groups_repo.list_member_groups(conn, actor.user_id)
 
 
 async def discover_groups(ctx: Ctx, actor: Actor) -> list[GroupRow]:
@@ -256,8 +256,8 @@ async def discover_groups(ctx: Ctx, actor: Actor) -> list[GroupRow]:
 
 
 async def get_group(ctx: Ctx, actor: Actor, group_id: GroupId) -> GroupRow:
-    async with ctx.db.transaction("get_group") as tx:
-        access = await access_group(tx.conn, actor, group_id)
+    async with ctx.db.connection() as conn:
+        access = await access_group(conn, actor, group_id)
         access.require_role()
         return access.group
 
@@ -415,10 +415,10 @@ async def leave_group(ctx: Ctx, actor: Actor, group_id: GroupId) -> None:
 async def list_members(
     ctx: Ctx, actor: Actor, group_id: GroupId, *, limit: int, offset: int
 ) -> list[GroupMemberRow]:
-    async with ctx.db.transaction("list_group_members") as tx:
-        access = await access_group(tx.conn, actor, group_id)
+    async with ctx.db.connection() as conn:
+        access = await access_group(conn, actor, group_id)
         access.require_role()
-        return await groups_repo.list_group_members(tx.conn, group_id, limit=limit, offset=offset)
+        return await groups_repo.list_group_members(conn, group_id, limit=limit, offset=offset)
 
 
 # -- the group's channels ----------------------------------------------------------------------
@@ -426,10 +426,10 @@ async def list_members(
 
 async def list_channels(ctx: Ctx, actor: Actor, group_id: GroupId) -> list[ChannelRow]:
     """The group's channels that are discoverable or have the caller as a member."""
-    async with ctx.db.transaction("list_group_channels") as tx:
-        access = await access_group(tx.conn, actor, group_id)
+    async with ctx.db.connection() as conn:
+        access = await access_group(conn, actor, group_id)
         access.require_role()
-        return await groups_repo.list_visible_group_channels(tx.conn, group_id, actor.user_id)
+        return await groups_repo.list_visible_group_channels(conn, group_id, actor.user_id)
 
 
 async def create_channel(

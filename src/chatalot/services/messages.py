@@ -167,12 +167,12 @@ async def _check_content(conn: Conn, request: SendRequest, channel: ChannelRow) 
 
 
 async def _emit_dm(
-    tx: Tx, actor: Actor, channel: ChannelRow, others: list[UserId], event: events.NewMessage
+    tx: Tx, actor: Actor, channel: ChannelRow, others: list[UserId], row: MessageRow
 ) -> None:
     """``new_dm_channel`` first when this is the DM's first message, then ``new_message``."""
     if not others:
         return
-    if await messages_repo.count_visible_messages(tx.conn, channel.id) == 1:
+    if not await messages_repo.exists_other_visible_message(tx.conn, channel.id, row.id):
         sender = await users_repo.select_user(tx.conn, actor.user_id)
         if sender is not None:
             tx.emit(
@@ -187,7 +187,7 @@ async def _emit_dm(
                 ),
                 to=Users.of(others),
             )
-    tx.emit(event, to=Users.of(others))
+    tx.emit(new_message_event(row), to=Users.of(others))
 
 
 async def send_message(
@@ -236,11 +236,13 @@ async def send_message(
             created_at=now,
             expires_at=now + timedelta(seconds=ttl) if ttl else None,
         )
-        event = new_message_event(row)
         if is_dm:
-            await _emit_dm(tx, actor, channel, others, event)
+            await _emit_dm(tx, actor, channel, others, row)
         else:
-            tx.emit(event, to=ChannelSubscribers(channel_id, except_session=ws_session))
+            tx.emit(
+                new_message_event(row),
+                to=ChannelSubscribers(channel_id, except_session=ws_session),
+            )
         if on_stored is not None:
             callback = on_stored
             tx.on_commit(lambda: callback(row))

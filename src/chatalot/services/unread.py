@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from chatalot.context import Ctx
 from chatalot.db.database import Conn
-from chatalot.errors import Forbidden, NotFound
 from chatalot.ids import ChannelId, MessageId
 from chatalot.protocol import events
 from chatalot.protocol.time import rfc3339
@@ -14,9 +13,9 @@ from chatalot.repositories import channels as channels_repo
 from chatalot.repositories import preferences as preferences_repo
 from chatalot.repositories import unread as unread_repo
 from chatalot.repositories.unread import ReadCursorRow, UnreadCountRow
-from chatalot.services import permissions
 from chatalot.services.actor import Actor
 from chatalot.services.audience import ChannelSubscribers
+from chatalot.services.channels import access_channel_reader
 
 
 async def list_unread_counts(ctx: Ctx, actor: Actor) -> list[UnreadCountRow]:
@@ -28,12 +27,7 @@ async def list_read_cursors(ctx: Ctx, actor: Actor, channel_id: ChannelId) -> li
     """Channel members and instance staff; anyone else 403 (also for a channel that does not
     exist)."""
     async with ctx.db.connection() as conn:
-        stored = await channels_repo.select_channel_role(conn, channel_id, actor.user_id)
-        if stored is None:
-            if permissions.instance_role(actor) is None:
-                raise Forbidden()
-            if await channels_repo.select_channel(conn, channel_id) is None:
-                raise NotFound("channel not found")
+        await access_channel_reader(conn, actor, channel_id)
         return await unread_repo.list_read_cursors(conn, channel_id)
 
 
