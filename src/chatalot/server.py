@@ -42,12 +42,14 @@ from chatalot.ratelimit import (
     RedisRateLimiter,
     UnlimitedRateLimiter,
 )
+from chatalot.realtime import presence, typing_indicators
 from chatalot.realtime.broker import Broker, LocalBroker, RedisBroker
 from chatalot.realtime.hub import Hub
 from chatalot.security.passwords import PasswordHasher
 from chatalot.security.tokens import JwtKeys, KeyLoadError, TokenService
 from chatalot.services import instance_settings, revoked_sessions, suspensions
 from chatalot.services.maintenance import hourly_cleanup
+from chatalot.services.message_retention import expire_messages, purge_soft_deleted_messages
 from chatalot.services.startup import load_state, prepare_instance, reload_instance_settings
 
 log = logging.getLogger("chatalot_server")
@@ -208,6 +210,16 @@ async def run_server(settings: Settings) -> None:
         raise
     jobs = Jobs()
     jobs.every("hourly_cleanup", 3600, lambda: hourly_cleanup(ctx), first_after=60)
+    jobs.every("expire_messages", 300, lambda: expire_messages(ctx), first_after=60)
+    jobs.every(
+        "purge_soft_deleted_messages",
+        86400,
+        lambda: purge_soft_deleted_messages(ctx),
+        first_after=300,
+    )
+    # Typing not renewed for 10 s ends; users of a server process that died go offline.
+    jobs.every("typing_expiry", 5, lambda: typing_indicators.expire(ctx), first_after=5)
+    jobs.every("dead_processes", 10, lambda: presence.reap_dead_processes(ctx), first_after=10)
     app = create_app(ctx)
     config = uvicorn.Config(
         app,

@@ -98,21 +98,33 @@ async def recv(ws: ClientConnection, timeout: float = TIMEOUT) -> dict[str, Any]
     return frame
 
 
-async def recv_skipping_heartbeat(ws: ClientConnection, timeout: float = TIMEOUT) -> dict[str, Any]:
+PRESENCE_FRAMES = frozenset({"presence_update", "presence_bulk"})
+
+
+async def recv_skipping_heartbeat(
+    ws: ClientConnection, timeout: float = TIMEOUT, *, presence: bool = False
+) -> dict[str, Any]:
     """The next frame that is not a server heartbeat (a pong with a Unix-seconds timestamp;
-    tests use small negative timestamps for their own pings)."""
+    tests use small negative timestamps for their own pings) nor, unless ``presence``, a
+    presence frame (background noise for every test but the presence ones)."""
     while True:
         frame = await recv(ws, timeout)
-        if frame["type"] != "pong" or frame["timestamp"] < 0:
-            return frame
+        if frame["type"] == "pong" and frame["timestamp"] >= 0:
+            continue
+        if not presence and frame["type"] in PRESENCE_FRAMES:
+            continue
+        return frame
 
 
-async def sync(ws: ClientConnection, marker: int = -1) -> list[dict[str, Any]]:
-    """Every non-heartbeat frame received before the echo of a ping sent now."""
+async def sync(
+    ws: ClientConnection, marker: int = -1, *, presence: bool = False
+) -> list[dict[str, Any]]:
+    """Every non-heartbeat frame (presence frames only if ``presence``) received before the
+    echo of a ping sent now."""
     await ws.send(json.dumps({"type": "ping", "timestamp": marker}))
     frames: list[dict[str, Any]] = []
     while True:
-        frame = await recv_skipping_heartbeat(ws)
+        frame = await recv_skipping_heartbeat(ws, presence=presence)
         if frame == {"type": "pong", "timestamp": marker}:
             return frames
         frames.append(frame)
@@ -144,6 +156,8 @@ async def open_ws(served: Served) -> AsyncIterator[Open]:
             first = await recv(ws)
             assert first["type"] == "authenticated", first
             beat = await recv(ws)
+            if beat["type"] == "presence_bulk":  # online community mates, before the heartbeat
+                beat = await recv(ws)
             assert beat["type"] == "pong" and beat["timestamp"] > 0, beat
         return ws
 

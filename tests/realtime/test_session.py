@@ -140,7 +140,8 @@ async def test_errors_never_close_the_session(ctx: Ctx, open_ws: Open) -> None:
     await ws.send('{"type": "no_such_thing"}')
     await ws.send("{not json")
     await ws.send('{"type": "ping", "timestamp": "soon"}')
-    await ws.send('{"type": "update_presence", "status": "idle"}')
+    await ws.send('{"type": "join_voice", "channel_id": "x"}')
+    await ws.send('{"type": "update_presence", "status": "away"}')
     await ws.send('{"type": "subscribe", "channel_ids": ["not-a-uuid"]}')
     await ws.send(b"\x00\x01binary")
     await ws.send('{"type": "ping", "timestamp": 1, "pad": "' + "x" * (1024 * 1024) + '"}')
@@ -152,8 +153,9 @@ async def test_errors_never_close_the_session(ctx: Ctx, open_ws: Open) -> None:
         {
             "type": "error",
             "code": "not_supported",
-            "message": "update_presence is not supported yet",
+            "message": "join_voice is not supported yet",
         },
+        malformed,
         malformed,
         {"type": "error", "code": "validation_error", "message": "message too large"},
     ]

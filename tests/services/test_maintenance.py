@@ -78,3 +78,26 @@ async def test_cleanup_removes_ended_timeouts(ctx: Ctx) -> None:
     async with ctx.db.connection() as conn:
         left = await conn.fetchval("SELECT array_agg(user_id) FROM user_timeouts")
     assert left == [current.id]
+
+
+async def test_cleanup_removes_used_prekeys_older_than_30_days(ctx: Ctx) -> None:
+    """A used one-time prekey uploaded > 30 days ago goes; a recent used one and an old unused
+    one (still to be handed out) stay."""
+    user = await make_user(ctx)
+    now = ctx.clock.now()
+    async with ctx.db.transaction("seed") as tx:
+        for key_id, used, days_ago in ((1, True, 31), (2, True, 29), (3, False, 90)):
+            await tx.conn.execute(
+                "INSERT INTO one_time_prekeys (id, user_id, key_id, public_key, used, created_at)"
+                " VALUES ($1, $2, $3, '\\x01', $4, $5)",
+                uuid7(),
+                user.id,
+                key_id,
+                used,
+                now - timedelta(days=days_ago),
+            )
+    report = await hourly_cleanup(ctx)
+    assert report.used_prekeys == 1
+    async with ctx.db.connection() as conn:
+        left = await conn.fetchval("SELECT array_agg(key_id ORDER BY key_id) FROM one_time_prekeys")
+    assert left == [2, 3]

@@ -87,6 +87,14 @@ class _RemoveReactionIn(msgspec.Struct, tag="remove_reaction", tag_field="type")
     emoji: str
 
 
+class _TypingIn(msgspec.Struct, tag="typing", tag_field="type"):
+    channel_id: str
+
+
+class _StopTypingIn(msgspec.Struct, tag="stop_typing", tag_field="type"):
+    channel_id: str
+
+
 _In = (
     ws.Authenticate
     | ws.Ping
@@ -99,6 +107,9 @@ _In = (
     | ws.MarkAllRead
     | _AddReactionIn
     | _RemoveReactionIn
+    | ws.UpdatePresence
+    | _TypingIn
+    | _StopTypingIn
 )
 
 
@@ -165,6 +176,10 @@ def decode(data: str | bytes) -> ws.ClientFrame:
         return ws.AddReaction(message_id=parse_uuid(frame.message_id), emoji=frame.emoji)
     if isinstance(frame, _RemoveReactionIn):
         return ws.RemoveReaction(message_id=parse_uuid(frame.message_id), emoji=frame.emoji)
+    if isinstance(frame, _TypingIn):
+        return ws.Typing(channel_id=parse_uuid(frame.channel_id))
+    if isinstance(frame, _StopTypingIn):
+        return ws.StopTyping(channel_id=parse_uuid(frame.channel_id))
     if isinstance(frame, _MarkReadIn):
         return ws.MarkRead(
             channel_id=parse_uuid(frame.channel_id), message_id=parse_uuid(frame.message_id)

@@ -210,3 +210,49 @@ class ReactionRemoved(msgspec.Struct, tag="reaction_removed", tag_field="type"):
     message_id: str
     user_id: str
     emoji: str
+
+
+class MessagePinned(msgspec.Struct, tag="message_pinned", tag_field="type"):
+    """REST pin: to the channel's subscribers."""
+
+    message_id: str
+    channel_id: str
+    pinned_by: str
+    pinned_at: str
+
+
+class MessageUnpinned(msgspec.Struct, tag="message_unpinned", tag_field="type"):
+    """REST unpin: to the channel's subscribers."""
+
+    message_id: str
+    channel_id: str
+
+
+class UserTyping(msgspec.Struct, tag="user_typing", tag_field="type"):
+    """WS ``typing`` (at most once per 3 s per user and channel): to the channel's
+    subscribers."""
+
+    channel_id: str
+    user_id: str
+
+
+class UserStoppedTyping(msgspec.Struct, tag="user_stopped_typing", tag_field="type"):
+    """WS ``stop_typing``, a sent message, 10 s without a new ``typing``, or a disconnect: to
+    the channel's subscribers."""
+
+    channel_id: str
+    user_id: str
+
+
+class PresenceUpdate(msgspec.Struct, tag="presence_update", tag_field="type"):
+    """A user's presence as others see it (``online``, ``idle``, ``dnd`` or ``offline``;
+    ``invisible`` is announced as ``offline``): to their online community mates."""
+
+    user_id: str
+    status: str
+
+
+class PresenceBulk(msgspec.Struct, tag="presence_bulk", tag_field="type"):
+    """On connect, to the new session: ``[user_id, status]`` of each online community mate."""
+
+    statuses: list[tuple[str, str]]

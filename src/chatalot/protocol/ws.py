@@ -14,7 +14,7 @@ in ``docs/protocol.md``.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -97,6 +97,24 @@ class RemoveReaction(msgspec.Struct, tag="remove_reaction", tag_field="type"):
     emoji: str
 
 
+PresenceStatus = Literal["online", "idle", "dnd", "invisible", "offline"]
+
+
+class UpdatePresence(msgspec.Struct, tag="update_presence", tag_field="type"):
+    """The caller's presence as they choose it (``invisible`` is shown to others as
+    ``offline``)."""
+
+    status: PresenceStatus
+
+
+class Typing(msgspec.Struct, tag="typing", tag_field="type"):
+    channel_id: uuid.UUID
+
+
+class StopTyping(msgspec.Struct, tag="stop_typing", tag_field="type"):
+    channel_id: uuid.UUID
+
+
 ClientFrame = (
     Authenticate
     | Ping
@@ -109,14 +127,14 @@ ClientFrame = (
     | MarkAllRead
     | AddReaction
     | RemoveReaction
+    | UpdatePresence
+    | Typing
+    | StopTyping
 )
 
 # Client frame types of the protocol that later steps handle (spec ws-auth-ops 1.7).
 LATER_CLIENT_TYPES = frozenset(
     {
-        "update_presence",
-        "typing",
-        "stop_typing",
         "rtc_offer",
         "rtc_answer",
         "rtc_ice_candidate",

@@ -31,6 +31,8 @@ import msgspec
 from chatalot.db.database import Emitted
 from chatalot.protocol import codec, ws
 from chatalot.realtime.hub import CLOSE_TRY_AGAIN, Hub, frame_message, text_message
+from chatalot.realtime.live_state import LiveState, LocalLiveState
+from chatalot.realtime.redis_state import RedisLiveState
 from chatalot.services.audience import AccessRevoked, ChannelSubscribers, Everyone, Users
 
 log = logging.getLogger("chatalot_server.ws")
@@ -104,10 +106,12 @@ def deliver(hub: Hub, items: Sequence[Item]) -> None:
 
 
 class Broker:
-    """The interface: ``publish`` is the Database's event sink."""
+    """The interface: ``publish`` is the Database's event sink; ``state`` is the presence and
+    typing state shared by the processes (realtime/live_state.py)."""
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        self.state: LiveState = LocalLiveState(hub)
 
     async def start(self) -> None:
         return None
@@ -142,6 +146,7 @@ class RedisBroker(Broker):
         self.retry_seconds = retry_seconds
         self._redis: Any = None
         self._listener: asyncio.Task[None] | None = None
+        self.state = RedisLiveState(hub, url, self.origin)
 
     async def start(self) -> None:
         """Connects and subscribes (raises if Redis cannot be reached now)."""
@@ -151,8 +156,10 @@ class RedisBroker(Broker):
         pubsub = self._redis.pubsub()
         await pubsub.subscribe(self.channel)
         self._listener = asyncio.get_running_loop().create_task(self._listen(pubsub))
+        await self.state.start()
 
     async def stop(self) -> None:
+        await self.state.stop()
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):

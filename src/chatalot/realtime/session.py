@@ -30,6 +30,7 @@ from chatalot.errors import ChatalotError
 from chatalot.ids import ChannelId, MessageId, UserId
 from chatalot.protocol import codec, ws
 from chatalot.protocol.time import rfc3339
+from chatalot.realtime import presence, typing_indicators
 from chatalot.realtime.hub import CLOSE_POLICY, Connection, Hub, frame_message
 from chatalot.realtime.version import ServerVersion
 from chatalot.repositories.messages import MessageRow
@@ -106,10 +107,21 @@ class Session:
                 )
             )
             log.info("WebSocket connected", extra=ids)
+            await presence.session_opened(self.ctx, conn)
             await self._serve(conn)
         finally:
             self.hub.disconnect(conn)
+            await self._closed(UserId(user_id))
             log.info("WebSocket disconnected", extra=ids)
+
+    async def _closed(self, user_id: UserId) -> None:
+        """The session has left the hub: its user's typing ends; offline if it was their last
+        session anywhere."""
+        try:
+            await typing_indicators.session_closed(self.ctx, user_id)
+            await presence.session_closed(self.ctx, user_id)
+        except Exception:
+            log.exception("WebSocket clean-up failed", extra={"user_id": str(user_id)})
 
     # --- handshake ---------------------------------------------------------------------------
 
@@ -214,6 +226,12 @@ class Session:
             await self._read_frame(frame)
         elif isinstance(frame, ws.AddReaction | ws.RemoveReaction):
             await self._reaction_frame(conn, frame)
+        elif isinstance(frame, ws.Typing):
+            await typing_indicators.typing(self.ctx, conn, frame.channel_id)
+        elif isinstance(frame, ws.StopTyping):
+            await typing_indicators.stop_typing(self.ctx, conn, frame.channel_id)
+        elif isinstance(frame, ws.UpdatePresence):
+            await presence.update_presence(self.ctx, UserId(conn.user_id), frame.status)
         # a later ``authenticate`` is ignored
 
     async def _reaction_frame(
@@ -299,6 +317,7 @@ class Session:
                 await messages_service.send_message(
                     self.ctx, actor, request, on_stored=reply, ws_session=conn.session_id
                 )
+                await typing_indicators.message_sent(self.ctx, actor.user_id, request.channel_id)
             elif isinstance(frame, ws.EditMessage):
                 await messages_service.edit_message(
                     self.ctx, actor, frame.message_id, frame.ciphertext, frame.nonce

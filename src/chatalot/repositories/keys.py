@@ -4,6 +4,7 @@ The server stores opaque public keys; it never sees private keys or plaintext.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from chatalot.db.database import Conn
 from chatalot.ids import UserId, uuid7
@@ -155,3 +156,12 @@ async def count_unused_one_time_prekeys(conn: Conn, user_id: UserId) -> int:
         "SELECT count(*) FROM one_time_prekeys WHERE user_id = $1 AND NOT used", user_id
     )
     return count
+
+
+async def delete_used_one_time_prekeys(conn: Conn, cutoff: datetime) -> int:
+    """One-time prekeys already handed out and uploaded before ``cutoff`` (never served again;
+    kept a while only as a record); returns how many."""
+    status = await conn.execute(
+        "DELETE FROM one_time_prekeys WHERE used AND created_at < $1", cutoff
+    )
+    return int(status.split()[-1])

@@ -167,3 +167,21 @@ async def delete_sender_key_distributions(
             user_id,
             list(channel_ids),
         )
+
+
+async def list_community_mates(conn: Conn, user_id: UserId, *, limit: int) -> list[UserId]:
+    """The distinct users who share at least one community with ``user_id`` (not the user),
+    at most ``limit`` of them."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT other.user_id
+        FROM community_members mine
+        JOIN community_members other
+          ON other.community_id = mine.community_id AND other.user_id <> mine.user_id
+        WHERE mine.user_id = $1
+        LIMIT $2
+        """,
+        user_id,
+        limit,
+    )
+    return [r["user_id"] for r in rows]

@@ -1,6 +1,7 @@
 """Periodic clean-up: refresh tokens expired for more than 7 days, failed-login counters idle
-for a day, audit entries older than 90 days (the original's retention) and channel timeouts
-that have ended (they no longer count; the rows are only clutter).
+for a day, one-time prekeys handed out and uploaded more than 30 days ago, audit entries older
+than 90 days (the original's retention) and channel timeouts that have ended (they no longer
+count; the rows are only clutter). Message lifetime jobs: services/message_retention.py.
 Each step is one idempotent DELETE, so several server processes may run it at once."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import timedelta
 
 from chatalot.context import Ctx
 from chatalot.repositories import audit as audit_repo
+from chatalot.repositories import keys as keys_repo
 from chatalot.repositories import lockouts as lockouts_repo
 from chatalot.repositories import moderation as moderation_repo
 from chatalot.repositories import sessions as sessions_repo
@@ -20,6 +22,7 @@ log = logging.getLogger("chatalot_server")
 REFRESH_TOKEN_GRACE = timedelta(days=7)
 LOCKOUT_IDLE = timedelta(days=1)
 AUDIT_RETENTION = timedelta(days=90)
+USED_PREKEY_RETENTION = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,7 @@ class CleanupReport:
     lockouts: int
     audit_entries: int
     timeouts: int = 0
+    used_prekeys: int = 0
 
 
 async def hourly_cleanup(ctx: Ctx) -> CleanupReport:
@@ -35,12 +39,19 @@ async def hourly_cleanup(ctx: Ctx) -> CleanupReport:
     async with ctx.db.transaction("hourly_cleanup") as tx:
         tokens = await sessions_repo.delete_expired_sessions(tx.conn, now - REFRESH_TOKEN_GRACE)
         lockouts = await lockouts_repo.delete_stale_lockouts(tx.conn, now - LOCKOUT_IDLE)
+        prekeys = await keys_repo.delete_used_one_time_prekeys(tx.conn, now - USED_PREKEY_RETENTION)
         audit = await audit_repo.delete_audit_older_than(tx.conn, now - AUDIT_RETENTION)
         timeouts = await moderation_repo.delete_expired_timeouts(tx.conn, now)
     if tokens:
         log.info("Cleaned up %d expired refresh tokens", tokens)
+    if prekeys:
+        log.info("Cleaned up %d used prekeys", prekeys)
     if audit:
         log.info("Cleaned up %d audit log entries older than 90 days", audit)
     return CleanupReport(
-        refresh_tokens=tokens, lockouts=lockouts, audit_entries=audit, timeouts=timeouts
+        refresh_tokens=tokens,
+        lockouts=lockouts,
+        audit_entries=audit,
+        timeouts=timeouts,
+        used_prekeys=prekeys,
     )
