@@ -121,3 +121,26 @@ async def test_read_cursors(client: httpx.AsyncClient, ctx: Ctx) -> None:
     assert (missing.status_code, missing.json()["error"]["message"]) == (404, "channel not found")
     bad = await client.get("/api/channels/nope/read-cursors", headers=alice.headers)
     assert bad.status_code == 400
+
+
+async def test_expired_messages_are_not_unread(client: httpx.AsyncClient, ctx: Ctx) -> None:
+    """A message past its lifetime, not yet deleted by the clean-up job, is not unread (the
+    history no longer shows it either)."""
+    alice, bob = await make_user(ctx), await make_user(ctx)
+    channel = await make_channel(ctx, None, alice.id)
+    await add_channel_member(ctx, channel, bob.id)
+    expired, alive = await post(ctx, channel, alice.id, 1), await post(ctx, channel, alice.id, 2)
+    async with ctx.db.transaction("test_expiry") as tx:
+        await tx.conn.execute(
+            "UPDATE messages SET expires_at = $2 WHERE id = $1::uuid",
+            expired,
+            ctx.clock.now() - timedelta(seconds=1),
+        )
+        await tx.conn.execute(
+            "UPDATE messages SET expires_at = $2 WHERE id = $1::uuid",
+            alive,
+            ctx.clock.now() + timedelta(minutes=5),
+        )
+    response = await client.get("/api/channels/unread", headers=bob.headers)
+    assert response.status_code == 200
+    assert response.json() == [{"channel_id": str(channel), "unread_count": 1}]

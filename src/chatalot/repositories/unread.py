@@ -23,9 +23,9 @@ class ReadCursorRow:
     last_read_at: datetime
 
 
-async def list_unread_counts(conn: Conn, user_id: UserId) -> list[UnreadCountRow]:
+async def list_unread_counts(conn: Conn, user_id: UserId, now: datetime) -> list[UnreadCountRow]:
     """For each of the user's channels with unread messages: how many. Unread: not deleted,
-    not sent by the user (webhook messages, with no sender, count), newer than the message the
+    not expired at ``now`` (the clean-up job deletes them within minutes), not sent by the user (webhook messages, with no sender, count), newer than the message the
     user's cursor points at (or than the cursor's time when that message is gone; every
     message when there is no cursor). One statement for all channels."""
     rows = await conn.fetch(
@@ -37,12 +37,14 @@ async def list_unread_counts(conn: Conn, user_id: UserId) -> list[UnreadCountRow
           JOIN messages m ON m.channel_id = cm.channel_id
          WHERE cm.user_id = $1
            AND m.deleted_at IS NULL
+           AND (m.expires_at IS NULL OR m.expires_at > $2)
            AND m.sender_id IS DISTINCT FROM $1
            AND m.created_at > COALESCE(seen.created_at, rc.last_read_at, '-infinity')
          GROUP BY cm.channel_id
          ORDER BY cm.channel_id
         """,
         user_id,
+        now,
     )
     return [UnreadCountRow(r["channel_id"], r["unread_count"]) for r in rows]
 

@@ -20,7 +20,7 @@ from chatalot.services.channels import access_channel_reader
 
 async def list_unread_counts(ctx: Ctx, actor: Actor) -> list[UnreadCountRow]:
     async with ctx.db.connection() as conn:
-        return await unread_repo.list_unread_counts(conn, actor.user_id)
+        return await unread_repo.list_unread_counts(conn, actor.user_id, ctx.clock.now())
 
 
 async def list_read_cursors(ctx: Ctx, actor: Actor, channel_id: ChannelId) -> list[ReadCursorRow]:
