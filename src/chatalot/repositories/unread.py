@@ -25,9 +25,10 @@ class ReadCursorRow:
 
 async def list_unread_counts(conn: Conn, user_id: UserId, now: datetime) -> list[UnreadCountRow]:
     """For each of the user's channels with unread messages: how many. Unread: not deleted,
-    not expired at ``now`` (the clean-up job deletes them within minutes), not sent by the user (webhook messages, with no sender, count), newer than the message the
-    user's cursor points at (or than the cursor's time when that message is gone; every
-    message when there is no cursor). One statement for all channels."""
+    not expired at ``now`` (the clean-up job deletes them within minutes), not sent by the user
+    (webhook messages, with no sender, count), newer than the message the user's cursor points
+    at (or than the cursor's time when that message is gone; every message when there is no
+    cursor). One statement for all channels."""
     rows = await conn.fetch(
         """
         SELECT cm.channel_id, count(*) AS unread_count
