@@ -12,6 +12,13 @@ Frames passed to ``tx.emit`` are kept on the outermost transaction and handed to
 
 Getting a connection waits at most the acquire timeout (5 s by default); past that the
 request fails with ``ServiceUnavailable`` (HTTP 503), and the timeout is counted and logged.
+
+When PostgreSQL is down or restarting, a request fails at once with ``ServiceUnavailable``
+too ("the database is unavailable"): connecting is refused, or the server ends the connection
+in the middle of the work (``db/errors.py`` ``database_unavailable``). Nothing is published
+then: the work was not committed, or its outcome is unknown. The pool reconnects by itself on
+the next request, so the process keeps running and requests succeed again as soon as the
+database is back. The outage is logged once when it starts and once when it ends.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,6 +34,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from chatalot.db.errors import DATABASE_UNAVAILABLE_MESSAGE, database_unavailable
 from chatalot.errors import ServiceUnavailable
 
 log = logging.getLogger("chatalot_server.db")
@@ -84,6 +93,9 @@ class Database:
         self.acquire_timeout = acquire_timeout
         self.sink: EventSink = sink or _discard
         self.acquire_timeouts = 0
+        self.unavailable_errors = 0  # requests refused because the database was out of reach
+        self._outage_started: float | None = None  # monotonic time of the first refusal
+        self._outage_refused = 0
 
     @classmethod
     def single_connection(cls, conn: Any, *, sink: EventSink | None = None) -> Database:
@@ -111,6 +123,13 @@ class Database:
         conn = await self._acquire()
         try:
             yield conn
+        except Exception as err:
+            if database_unavailable(err, conn):
+                raise self._unavailable(err) from None
+            raise
+        else:
+            if self._outage_started is not None:
+                self._reachable_again()
         finally:
             await self._pool.release(conn)
 
@@ -128,6 +147,12 @@ class Database:
             try:
                 async with conn.transaction():
                     yield tx
+            except Exception as err:
+                # The connection broke (also during COMMIT: the outcome is then unknown, so
+                # nothing is published and the caller reports a failure).
+                if database_unavailable(err, conn):
+                    raise self._unavailable(err) from None
+                raise
             finally:
                 _current_tx.reset(token)
         for callback in tx.after_commit:
@@ -137,7 +162,7 @@ class Database:
 
     async def _acquire(self) -> Any:
         try:
-            return await self._pool.acquire(timeout=self.acquire_timeout)
+            conn = await self._pool.acquire(timeout=self.acquire_timeout)
         except TimeoutError:
             self.acquire_timeouts += 1
             log.warning(
@@ -148,7 +173,40 @@ class Database:
             raise ServiceUnavailable(
                 "the server is busy (no database connection available), try again shortly"
             ) from None
+        except Exception as err:
+            if database_unavailable(err):
+                raise self._unavailable(err) from None
+            raise
+        return conn
+
+    def _unavailable(self, err: BaseException) -> ServiceUnavailable:
+        """The error for a request that met an outage; the outage's start is logged once."""
+        self.unavailable_errors += 1
+        self._outage_refused += 1
+        if self._outage_started is None:
+            self._outage_started = time.monotonic()
+            self._outage_refused = 1
+            log.warning(
+                "Database unavailable (%s): requests fail with 503 until it is back",
+                _describe(err),
+            )
+        return ServiceUnavailable(DATABASE_UNAVAILABLE_MESSAGE)
+
+    def _reachable_again(self) -> None:
+        """A request worked after an outage: the end of the outage is logged."""
+        assert self._outage_started is not None
+        log.info(
+            "Database reachable again after %.1f s (%d request(s) refused meanwhile)",
+            time.monotonic() - self._outage_started,
+            self._outage_refused,
+        )
+        self._outage_started = None
 
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
+
+
+def _describe(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__

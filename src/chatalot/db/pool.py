@@ -37,9 +37,30 @@ _TRANSIENT = (
 )
 
 
+class _OneLineFloorRetries(logging.Filter):
+    """asyncpg's pool keeps ``min_size`` connections open: while the database is down it retries
+    (after 1 s, 2 s, ... up to 60 s) and logs a WARNING with the whole traceback each time. The
+    traceback says nothing the error's first line does not, and makes an operator think the
+    server crashed: the record keeps its level and becomes one line naming the error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        err = record.exc_info[1] if record.exc_info else None
+        message = record.msg if isinstance(record.msg, str) else ""
+        if err is not None and message.startswith("Failed to restore the pool connection"):
+            record.msg = "Cannot reopen the pool's standing connections (%s); retrying"
+            record.args = (_short(err),)
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_FLOOR_FILTER = _OneLineFloorRetries()
+
+
 async def open_pool(url: DatabaseUrl, settings: PoolSettings) -> Any:
     """Wait (with backoff, up to ``settings.connect_retry_secs``) for PostgreSQL, then open the
     pool (max/min connections as configured). Raises DatabaseStartupError."""
+    logging.getLogger("asyncpg.pool").addFilter(_FLOOR_FILTER)  # adding it again is a no-op
     await wait_for_database(url, settings.connect_retry_secs)
     try:
         return await asyncpg.create_pool(
