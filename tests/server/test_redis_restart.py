@@ -208,14 +208,6 @@ async def test_each_process_keeps_serving_through_a_redis_restart(
         assert "Exception in ASGI application" not in server.log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "realtime/broker.py RedisBroker.publish: the first PUBLISH after Redis restarted goes "
-        "out on the pooled connection Redis closed, fails ('Connection closed by server'), is "
-        "logged and dropped: that batch never reaches the other processes"
-    ),
-)
 async def test_first_event_after_redis_restart_reaches_the_other_process(
     pg: PgServer, fresh_db: str, tmp_path: Path, redis: RedisServer
 ) -> None:
@@ -258,14 +250,6 @@ async def profile(server: ServerProcess, who: dict[str, Any], name: str) -> None
     assert response.status_code == 200, response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "ratelimit.py RedisRateLimiter.take raises redis ConnectionError while Redis is down "
-        "(and once more on the stale pooled connection after it is back): every HTTP request "
-        "and WebSocket upgrade is a 500 with a traceback instead of being served"
-    ),
-)
 async def test_http_keeps_working_through_a_redis_outage_with_shared_rate_limits(
     pg: PgServer, fresh_db: str, tmp_path: Path, redis: RedisServer
 ) -> None:

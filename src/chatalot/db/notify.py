@@ -80,6 +80,21 @@ class NotificationListener:
                     backoff = min(backoff * 2, 10)
                     continue
                 backoff = 0.5
-                if self._on_reconnect is not None:
-                    await self._on_reconnect()
+                await self._reload()
                 break
+
+    async def _reload(self) -> None:
+        """``on_reconnect`` after a reconnect (what changed meanwhile), retried with backoff
+        until it works: a failure must not end the watch, or the process would never listen
+        again after the next loss of the connection."""
+        if self._on_reconnect is None:
+            return
+        backoff = 0.5
+        while not self._closing:
+            try:
+                await self._on_reconnect()
+                return
+            except Exception as err:
+                log.warning("Reloading state after the reconnect failed (%s); retrying", err)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10)

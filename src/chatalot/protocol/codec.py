@@ -148,7 +148,7 @@ def check_size(text: str) -> None:
 def decode(data: str | bytes) -> ws.ClientFrame:
     try:
         frame: _In = _decoder.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         raise _unhandled(data) from None
     if isinstance(frame, _SubscribeIn):
         return ws.Subscribe(channel_ids=[parse_uuid(v) for v in frame.channel_ids])
@@ -195,7 +195,7 @@ def _unhandled(data: str | bytes) -> Invalid:
     """Why a frame did not decode: a later step's frame type, or malformed."""
     try:
         kind = _type_decoder.decode(data).type
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return Invalid.of(ws.MALFORMED)
     if kind in ws.LATER_CLIENT_TYPES:
         return Invalid(ws.NOT_SUPPORTED_CODE, f"{kind} is not supported yet")
@@ -206,7 +206,7 @@ def decode_first(data: str | bytes) -> ws.Authenticate:
     """The handshake frame; anything else is ``auth_required``."""
     try:
         frame = _decoder.decode(data)  # the union: ``type`` is required
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         raise Invalid.of(ws.AUTH_REQUIRED) from None
     if not isinstance(frame, ws.Authenticate):
         raise Invalid.of(ws.AUTH_REQUIRED)

@@ -200,6 +200,7 @@ TOO_LARGE = ("validation_error", "message too large")
 TOO_MANY_SUBSCRIPTIONS = ("validation_error", "too many active subscriptions")
 SUBSCRIBE_BATCH = ("validation_error", "cannot subscribe to more than 200 channels at once")
 OUT_OF_SYNC = ("out_of_sync", "connection lagged, please refresh")
+TRY_AGAIN_LATER = ("internal_error", "the server is unavailable, try again shortly")
 NOT_SUPPORTED_CODE = "not_supported"
 
 

@@ -33,6 +33,7 @@ from chatalot.protocol import codec, ws
 from chatalot.realtime.hub import CLOSE_TRY_AGAIN, Hub, frame_message, text_message
 from chatalot.realtime.live_state import LiveState, LocalLiveState
 from chatalot.realtime.redis_state import RedisLiveState
+from chatalot.redis_client import OutageLog, open_redis
 from chatalot.services.audience import AccessRevoked, ChannelSubscribers, Everyone, Users
 
 log = logging.getLogger("chatalot_server.ws")
@@ -147,12 +148,11 @@ class RedisBroker(Broker):
         self._redis: Any = None
         self._listener: asyncio.Task[None] | None = None
         self.state = RedisLiveState(hub, url, self.origin)
+        self._outage = OutageLog(log, "events to the other server processes")
 
     async def start(self) -> None:
         """Connects and subscribes (raises if Redis cannot be reached now)."""
-        import redis.asyncio as aioredis
-
-        self._redis = aioredis.from_url(self.url)
+        self._redis = open_redis(self.url)
         pubsub = self._redis.pubsub()
         await pubsub.subscribe(self.channel)
         self._listener = asyncio.get_running_loop().create_task(self._listen(pubsub))
@@ -180,8 +180,10 @@ class RedisBroker(Broker):
             await self._redis.publish(
                 self.channel, _packet_encoder.encode(Packet(self.origin, items))
             )
-        except Exception as err:
-            log.error("Could not publish %d event(s) to Redis: %s", len(items), err)
+        except Exception as err:  # the other processes miss these events (they resync later)
+            self._outage.failed(err)
+        else:
+            self._outage.succeeded()
 
     def receive(self, data: bytes) -> None:
         """One message from the Redis channel."""

@@ -18,10 +18,13 @@ layer (realtime/presence.py, realtime/typing.py) decides what to announce from t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from chatalot.ids import ChannelId, UserId
 from chatalot.realtime.hub import Hub
+
+log = logging.getLogger("chatalot_server.ws")
 
 TYPING_DEDUP_SECONDS = 3.0
 TYPING_EXPIRY_SECONDS = 10.0
@@ -44,6 +47,11 @@ class LiveState:
 
     async def stop(self) -> None:
         return None
+
+    def unreachable(self, err: BaseException) -> None:
+        """An operation failed because the shared store could not be reached (logged once per
+        outage by implementations that have one)."""
+        log.warning("presence/typing state unavailable: %s", err)
 
     async def went_online(self, user_id: UserId) -> bool:
         raise NotImplementedError

@@ -54,7 +54,7 @@ async def session_opened(ctx: Ctx, conn: Connection) -> None:
         try:
             newly_online = await ctx.broker.state.went_online(user_id)
         except Exception as err:
-            log.warning("presence: shared state unreachable: %s", err)
+            ctx.broker.state.unreachable(err)
             newly_online = True
     mates = await _mates(ctx, user_id)
     if not mates:
@@ -62,7 +62,7 @@ async def session_opened(ctx: Ctx, conn: Connection) -> None:
     try:
         visible = await ctx.broker.state.visible_statuses(mates)
     except Exception as err:
-        log.warning("presence: shared state unreachable: %s", err)
+        ctx.broker.state.unreachable(err)
         visible = [(m, "online") for m in mates if ctx.hub.sessions_of(m)]
     if visible:
         bulk = events.PresenceBulk(statuses=[(str(user), status) for user, status in visible])
@@ -79,7 +79,7 @@ async def session_closed(ctx: Ctx, user_id: UserId) -> None:
     try:
         gone = await ctx.broker.state.went_offline(user_id)
     except Exception as err:
-        log.warning("presence: shared state unreachable: %s", err)
+        ctx.broker.state.unreachable(err)
         gone = True
     if gone:
         await _announce(ctx, user_id, "offline", await _mates(ctx, user_id))
@@ -91,11 +91,16 @@ async def update_presence(ctx: Ctx, user_id: UserId, status: str) -> None:
     try:
         await ctx.broker.state.set_status(user_id, status)
     except Exception as err:
-        log.warning("presence: shared state unreachable: %s", err)
+        ctx.broker.state.unreachable(err)
     await _announce(ctx, user_id, shown_status(status), await _mates(ctx, user_id))
 
 
 async def reap_dead_processes(ctx: Ctx) -> None:
     """Users left 'online' by a server process that died: ``offline`` to their mates."""
-    for user_id in await ctx.broker.state.reap_dead_processes(time.time()):
+    try:
+        gone = await ctx.broker.state.reap_dead_processes(time.time())
+    except Exception as err:
+        ctx.broker.state.unreachable(err)
+        return
+    for user_id in gone:
         await _announce(ctx, user_id, "offline", await _mates(ctx, user_id))

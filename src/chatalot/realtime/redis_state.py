@@ -32,6 +32,7 @@ from chatalot.realtime.live_state import (
     TYPING_EXPIRY_SECONDS,
     LiveState,
 )
+from chatalot.redis_client import OutageLog, open_redis
 
 log = logging.getLogger("chatalot_server.ws")
 
@@ -77,14 +78,16 @@ class RedisLiveState(LiveState):
         self._redis: Any = None
         self._typing_script: Any = None
         self._heartbeat: asyncio.Task[None] | None = None
+        self.outage = OutageLog(log, "presence and typing (each process sees only its own)")
+
+    def unreachable(self, err: BaseException) -> None:
+        self.outage.failed(err)
 
     def _online_key(self, process: str) -> str:
         return f"{self.prefix}:online:{process}"
 
     async def start(self) -> None:
-        import redis.asyncio as aioredis
-
-        self._redis = aioredis.from_url(self.url)
+        self._redis = open_redis(self.url)
         self._typing_script = self._redis.register_script(_TYPING_SCRIPT)
         await self._beat()
         self._heartbeat = asyncio.get_running_loop().create_task(self._beat_forever())
@@ -122,7 +125,9 @@ class RedisLiveState(LiveState):
             try:
                 await self._beat()
             except Exception as err:
-                log.warning("Presence heartbeat to Redis failed: %s", err)
+                self.outage.failed(err)
+            else:
+                self.outage.succeeded()
 
     async def _other_live_processes(self) -> list[str]:
         cutoff = time.time() - self.dead_after_seconds

@@ -31,7 +31,7 @@ from chatalot.ids import ChannelId, MessageId, UserId
 from chatalot.protocol import codec, ws
 from chatalot.protocol.time import rfc3339
 from chatalot.realtime import presence, typing_indicators
-from chatalot.realtime.hub import CLOSE_POLICY, Connection, Hub, frame_message
+from chatalot.realtime.hub import CLOSE_POLICY, CLOSE_TRY_AGAIN, Connection, Hub, frame_message
 from chatalot.realtime.version import ServerVersion
 from chatalot.repositories.messages import MessageRow
 from chatalot.security.tokens import AccessClaims
@@ -144,16 +144,21 @@ class Session:
         except codec.Invalid:
             await self._refuse(ws.AUTH_REQUIRED)
             return None
-        claims = await verify_token(self.ctx, frame.token)
+        try:
+            claims = await verify_token(self.ctx, frame.token)
+        except ChatalotError as err:  # the database is out of reach: not the token's fault
+            log.warning("WebSocket authentication could not be checked: %s", err)
+            await self._refuse(ws.TRY_AGAIN_LATER, code=CLOSE_TRY_AGAIN)
+            return None
         if claims is None:
             await self._refuse(ws.UNAUTHORIZED)
         return claims
 
-    async def _refuse(self, error: tuple[str, str]) -> None:
+    async def _refuse(self, error: tuple[str, str], *, code: int = CLOSE_POLICY) -> None:
         """The error frame, then close (the client sees the reason and reconnects)."""
         with contextlib.suppress(OSError):
             await self.send(frame_message(ws.error(error)))
-            await self.send({"type": "websocket.close", "code": CLOSE_POLICY, "reason": error[0]})
+            await self.send({"type": "websocket.close", "code": code, "reason": error[0]})
 
     # --- the live session --------------------------------------------------------------------
 

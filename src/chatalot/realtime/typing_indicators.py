@@ -60,7 +60,7 @@ async def typing(ctx: Ctx, conn: Connection, channel_id: uuid.UUID) -> None:
     try:
         announce = await ctx.broker.state.typing_started(channel, user, ctx.clock.now().timestamp())
     except Exception as err:
-        log.warning("typing: shared state unreachable: %s", err)
+        ctx.broker.state.unreachable(err)
         announce = True
     if announce:
         event = events.UserTyping(channel_id=str(channel), user_id=str(user))
@@ -74,7 +74,7 @@ async def stop_typing(ctx: Ctx, conn: Connection, channel_id: uuid.UUID) -> None
     try:
         await ctx.broker.state.typing_stopped(channel, user)
     except Exception as err:
-        log.warning("typing: shared state unreachable: %s", err)
+        ctx.broker.state.unreachable(err)
     await _broadcast_stopped(ctx, [(channel, user)])
 
 
@@ -83,7 +83,7 @@ async def message_sent(ctx: Ctx, user_id: UserId, channel_id: ChannelId) -> None
     try:
         was_typing = await ctx.broker.state.typing_stopped(channel_id, user_id)
     except Exception as err:
-        log.warning("typing: shared state unreachable: %s", err)
+        ctx.broker.state.unreachable(err)
         return
     if was_typing:
         await _broadcast_stopped(ctx, [(channel_id, user_id)])
@@ -94,12 +94,16 @@ async def session_closed(ctx: Ctx, user_id: UserId) -> None:
     try:
         channels = await ctx.broker.state.typing_stopped_everywhere(user_id)
     except Exception as err:
-        log.warning("typing: shared state unreachable: %s", err)
+        ctx.broker.state.unreachable(err)
         return
     await _broadcast_stopped(ctx, [(channel, user_id) for channel in channels])
 
 
 async def expire(ctx: Ctx) -> None:
     """Typing not renewed for 10 s: ``user_stopped_typing``."""
-    expired = await ctx.broker.state.typing_expired(ctx.clock.now().timestamp())
+    try:
+        expired = await ctx.broker.state.typing_expired(ctx.clock.now().timestamp())
+    except Exception as err:
+        ctx.broker.state.unreachable(err)
+        return
     await _broadcast_stopped(ctx, expired)

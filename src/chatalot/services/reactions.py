@@ -23,7 +23,8 @@ MAX_DISTINCT_EMOJIS = 20
 
 
 def _check_emoji(emoji: str) -> None:
-    if not 1 <= len(emoji) <= MAX_EMOJI_CHARS:
+    """1-32 characters, no NUL (PostgreSQL text cannot hold it)."""
+    if not 1 <= len(emoji) <= MAX_EMOJI_CHARS or "\x00" in emoji:
         raise Refused("validation_error", "invalid emoji")
 
 
