@@ -235,3 +235,147 @@ async def seed(conn: Any, shape: Shape, password_hash: str, *, seed_value: int =
             "users in no community": shape.users - len(per_user),
         },
     )
+
+
+# -- chat channels for the realtime benchmarks (bench/ws_load.py, idle_ws.py, history.py) ------
+
+NO_LOGIN_HASH = "!bench-no-login"  # not an Argon2 hash: these users are given tokens, never log in
+
+
+@dataclass(frozen=True)
+class ChatChannel:
+    """One seeded text channel and its members (the first one owns it)."""
+
+    id: uuid.UUID
+    members: list[tuple[uuid.UUID, str]]  # (user id, username)
+
+
+def _users_rows(
+    prefix: str, count: int, start: datetime
+) -> list[tuple[uuid.UUID, str, str, str, str, datetime]]:
+    rows = []
+    for n in range(count):
+        name = f"{prefix}{n:06d}"
+        rows.append(
+            (
+                det_id(f"{prefix}-user-{n}"),
+                name,
+                f"Bench {prefix} {n}",
+                f"{name}@bench.invalid",
+                NO_LOGIN_HASH,
+                start + timedelta(seconds=n),
+            )
+        )
+    return rows
+
+
+async def seed_chat_channels(
+    conn: Any,
+    *,
+    channels: int,
+    members: int,
+    prefix: str = "ws",
+    users: int | None = None,
+) -> list[ChatChannel]:
+    """``channels`` text channels of ``members`` members each, each in its own community
+    (one public group); all members are plain ``member``s (the owner is the first member).
+    By default every channel has its own users (``channels * members`` users); with ``users``,
+    that many users, and channel ``k`` takes the ``members`` consecutive users from
+    ``k * users // channels`` on (wrapping), so that each user is in about
+    ``channels * members / users`` channels. One transaction of COPYs, then ANALYZE."""
+    start = datetime(2025, 6, 1, tzinfo=UTC)
+    total_users = channels * members if users is None else users
+    user_rows = _users_rows(prefix, total_users, start)
+    communities = []
+    community_members = []
+    groups = []
+    group_members = []
+    channel_rows = []
+    channel_members = []
+    seeded: list[ChatChannel] = []
+    for k in range(channels):
+        first = k * members if users is None else k * total_users // channels
+        people = [user_rows[(first + i) % total_users] for i in range(members)]
+        owner = people[0][0]
+        cid = det_id(f"{prefix}-community-{k}")
+        gid = det_id(f"{prefix}-group-{k}")
+        chid = det_id(f"{prefix}-channel-{k}")
+        communities.append((cid, f"{prefix} community {k}", None, owner, start))
+        groups.append((gid, "General", owner, cid, "public", start))
+        channel_rows.append((chid, "general", "text", owner, gid, start))
+        for i, person in enumerate(people):
+            role = "owner" if i == 0 else "member"
+            community_members.append((cid, person[0], role))
+            group_members.append((gid, person[0], role))
+            channel_members.append((chid, person[0], role))
+        seeded.append(ChatChannel(chid, [(p[0], p[1]) for p in people]))
+    async with conn.transaction():
+        await conn.copy_records_to_table(
+            "users",
+            records=user_rows,
+            columns=["id", "username", "display_name", "email", "password_hash", "created_at"],
+        )
+        await conn.copy_records_to_table(
+            "communities",
+            records=communities,
+            columns=["id", "name", "description", "owner_id", "created_at"],
+        )
+        await conn.copy_records_to_table(
+            "community_members",
+            records=community_members,
+            columns=["community_id", "user_id", "role"],
+        )
+        await conn.copy_records_to_table(
+            "groups",
+            records=groups,
+            columns=["id", "name", "owner_id", "community_id", "visibility", "created_at"],
+        )
+        await conn.copy_records_to_table(
+            "group_members", records=group_members, columns=["group_id", "user_id", "role"]
+        )
+        await conn.copy_records_to_table(
+            "channels",
+            records=channel_rows,
+            columns=["id", "name", "channel_type", "created_by", "group_id", "created_at"],
+        )
+        await conn.copy_records_to_table(
+            "channel_members", records=channel_members, columns=["channel_id", "user_id", "role"]
+        )
+    await conn.execute("ANALYZE")
+    return seeded
+
+
+async def bulk_messages(
+    conn: Any,
+    channel_id: uuid.UUID,
+    sender_ids: list[uuid.UUID],
+    count: int,
+    *,
+    newest: datetime,
+    spacing_seconds: float = 30.0,
+    ciphertext_bytes: int = 96,
+) -> None:
+    """``count`` messages in one channel, in one INSERT ... SELECT generate_series (no round
+    trip per row): the last one at ``newest``, each ``spacing_seconds`` before the next, the
+    senders taking turns; ids are UUIDv7-shaped (millisecond time first, as the server makes
+    them); ciphertext ``ciphertext_bytes`` bytes (a multiple of 16), nonce 12 bytes."""
+    repeats = max(1, ciphertext_bytes // 16)
+    await conn.execute(
+        """
+        INSERT INTO messages (id, channel_id, sender_id, ciphertext, nonce, message_type,
+                              created_at)
+        SELECT (lpad(to_hex((extract(epoch FROM t.at) * 1000)::bigint), 12, '0') || '7'
+                || substr(t.h, 1, 3) || '8' || substr(t.h, 4, 15))::uuid,
+               $1::uuid, ($2::uuid[])[1 + t.i % cardinality($2::uuid[])],
+               decode(repeat(t.h, $6::int), 'hex'), decode(substr(t.h, 1, 24), 'hex'), 'text', t.at
+          FROM (SELECT i, md5($1::uuid::text || i::text) AS h,
+                       $4::timestamptz - make_interval(secs => ($3::int - 1 - i) * $5::float8) AS at
+                  FROM generate_series(0, $3::int - 1) AS i) AS t
+        """,
+        channel_id,
+        sender_ids,
+        count,
+        newest,
+        spacing_seconds,
+        repeats,
+    )
