@@ -45,6 +45,7 @@ from chatalot.ratelimit import (
 from chatalot.realtime import presence, typing_indicators
 from chatalot.realtime.broker import Broker, LocalBroker, RedisBroker
 from chatalot.realtime.hub import Hub
+from chatalot.realtime.ws_protocol import FastWebSocketProtocol
 from chatalot.security.passwords import PasswordHasher
 from chatalot.security.tokens import JwtKeys, KeyLoadError, TokenService
 from chatalot.services import instance_settings, revoked_sessions, suspensions
@@ -225,7 +226,10 @@ async def run_server(settings: Settings) -> None:
         app,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",
+        ws=FastWebSocketProtocol,
+        # Compression costs ~2.2x CPU and ~2.4x memory per connection (perf-notes,
+        # docs/benchmarks.md); frames are small JSON and often ciphertext. Off, as the original.
+        ws_per_message_deflate=False,
         lifespan="on",
         access_log=False,
         log_config=None,

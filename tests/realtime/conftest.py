@@ -22,6 +22,7 @@ from chatalot.context import Ctx
 from chatalot.db.database import Database
 from chatalot.realtime.broker import LocalBroker
 from chatalot.realtime.hub import Hub, WsLimits
+from chatalot.realtime.ws_protocol import FastWebSocketProtocol
 from chatalot.security.passwords import PasswordHasher
 from chatalot.security.tokens import JwtKeys
 from tests.conftest import RecordingSink, build_ctx
@@ -71,7 +72,7 @@ async def served(ctx: Ctx) -> AsyncIterator[Served]:
     port = int(sock.getsockname()[1])
     config = uvicorn.Config(
         create_app(ctx),
-        ws="websockets-sansio",
+        ws=FastWebSocketProtocol,
         lifespan="off",
         log_config=None,
         access_log=False,

@@ -10,7 +10,8 @@ from chatalot.db.database import Emitted
 from chatalot.ids import ChannelId, UserId
 from chatalot.protocol import events
 from chatalot.realtime.broker import LocalBroker, Packet, RedisBroker, deliver, prepare
-from chatalot.realtime.hub import Connection, Hub, WsLimits
+from chatalot.realtime.hub import Connection, Hub, WsLimits, text_message
+from chatalot.realtime.ws_protocol import FRAME_KEY, text_frame
 from chatalot.services.audience import (
     EVERYONE,
     SERVER_ONLY,
@@ -38,7 +39,55 @@ def test_fan_out_shares_one_encoded_message() -> None:
     deliver(hub, prepare([Emitted(event, ChannelSubscribers(CHANNEL))]))
     [ma], [mb] = queued(a), queued(b)
     assert ma is mb
-    assert ma == {"type": "websocket.send", "text": msgspec.json.encode(event).decode()}
+    text = msgspec.json.encode(event).decode()
+    assert ma == {"type": "websocket.send", "text": text, FRAME_KEY: text_frame(text.encode())}
+
+
+def test_direct_writes_keep_order_and_fall_back_to_the_queue() -> None:
+    """With the fast path, a frame goes straight to the socket while nothing is queued or
+    being sent; once the socket refuses (back-pressure) frames queue, and later ones queue
+    behind them until the writer has sent its batch."""
+    hub = Hub()
+    conn = hub.connect(ALICE)
+    assert conn is not None
+    written: list[bytes] = []
+    accepting = True
+
+    def direct(frame: bytes) -> bool:
+        if accepting:
+            written.append(frame)
+        return accepting
+
+    conn.direct = direct
+    first, second, third = (text_message(f'"{n}"') for n in range(3))
+    assert conn.push(first) and written == [first[FRAME_KEY]] and queued(conn) == []
+    accepting = False
+    assert conn.push(second) and queued(conn) == [second]
+    accepting = True
+    assert conn.push(third) and queued(conn) == [second, third]  # behind the queued one
+    assert written == [first[FRAME_KEY]]
+
+
+async def test_writer_batch_blocks_direct_writes_until_sent() -> None:
+    hub = Hub()
+    conn = hub.connect(ALICE)
+    assert conn is not None
+    written: list[bytes] = []
+    conn.direct = lambda frame: bool(written.append(frame)) or True
+    conn._queue.append(text_message('"queued"'))
+    batch = await conn.next_messages()  # the writer holds it, not sent yet
+    assert batch is not None
+    late = text_message('"late"')
+    conn.push(late)
+    assert written == [] and queued(conn) == [late]
+    assert await conn.next_messages() == [late]  # the batch was sent: order kept
+
+
+def test_text_frame_lengths() -> None:
+    """The three header forms of RFC 6455 (7-bit, 16-bit and 64-bit lengths)."""
+    assert text_frame(b"x" * 125)[:2] == b"\x81\x7d"
+    assert text_frame(b"x" * 126)[:4] == b"\x81\x7e\x00\x7e"
+    assert text_frame(b"x" * 65_536)[:10] == b"\x81\x7f" + (65_536).to_bytes(8, "big")
 
 
 async def test_audiences_and_revocation() -> None:

@@ -9,6 +9,7 @@ from chatalot.api.middleware import Receive, Scope, Send
 from chatalot.context import Ctx
 from chatalot.realtime.session import Session
 from chatalot.realtime.version import ServerVersion
+from chatalot.realtime.ws_protocol import DIRECT_WRITE
 
 WS_PATH = "/ws"
 
@@ -23,4 +24,7 @@ class WsEndpoint:
         if message["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
-        await Session(self.ctx, self.ctx.hub, self.version, receive, send).run()
+        direct_write = scope.get("extensions", {}).get(DIRECT_WRITE)
+        await Session(
+            self.ctx, self.ctx.hub, self.version, receive, send, direct_write=direct_write
+        ).run()

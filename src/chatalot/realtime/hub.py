@@ -17,11 +17,12 @@ import asyncio
 import logging
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from chatalot.protocol import codec, ws
+from chatalot.realtime.ws_protocol import FRAME_KEY, text_frame
 
 log = logging.getLogger("chatalot_server.ws")
 
@@ -50,7 +51,9 @@ class WsLimits:
 
 
 def text_message(text: str) -> Message:
-    return {"type": "websocket.send", "text": text}
+    """The ASGI message for a text frame, with the frame's bytes ready for the fast path
+    (realtime/ws_protocol.py): built once, shared by every recipient."""
+    return {"type": "websocket.send", "text": text, FRAME_KEY: text_frame(text.encode())}
 
 
 def frame_message(frame: Any) -> Message:
@@ -61,9 +64,11 @@ class Connection:
     """One authenticated session: its user, subscriptions and outgoing queue."""
 
     __slots__ = (
+        "_busy",
         "_queue",
         "_wake",
         "closing",
+        "direct",
         "limit",
         "revoked_recent",
         "session_id",
@@ -81,11 +86,20 @@ class Connection:
         self.closing: tuple[int, str] | None = None
         self._queue: deque[Message] = deque()
         self._wake = asyncio.Event()
+        # Writes a ready frame to the socket now if it can take it (realtime/ws_protocol.py);
+        # None when the server does not offer it.
+        self.direct: Callable[[bytes], bool] | None = None
+        self._busy = False  # the writer task holds frames it has not sent yet
 
     def push(self, message: Message) -> bool:
-        """Queue a frame; False when the session is closing or has just overflowed."""
+        """Send a frame now when nothing is waiting before it and the socket takes it, else
+        queue it; False when the session is closing or has just overflowed."""
         if self.closing is not None:
             return False
+        if self.direct is not None and not self._queue and not self._busy:
+            frame = message.get(FRAME_KEY)
+            if frame is not None and self.direct(frame):
+                return True
         if len(self._queue) >= self.limit:
             log.warning(
                 "WebSocket session fell behind (%d frames queued): out_of_sync",
@@ -110,7 +124,10 @@ class Connection:
         return len(self._queue)
 
     async def next_messages(self) -> list[Message] | None:
-        """The queued frames (waiting for some), or None once closing and drained."""
+        """The queued frames (waiting for some), or None once closing and drained. The writer
+        calls it again only after sending the previous batch: until then ``push`` queues behind
+        that batch instead of writing directly, so frames keep their order."""
+        self._busy = False
         while not self._queue:
             if self.closing is not None:
                 return None
@@ -118,6 +135,7 @@ class Connection:
             await self._wake.wait()
         batch = list(self._queue)
         self._queue.clear()
+        self._busy = True
         return batch
 
 

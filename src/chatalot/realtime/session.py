@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from chatalot.api.middleware import Receive, Send
@@ -33,6 +34,7 @@ from chatalot.protocol.time import rfc3339
 from chatalot.realtime import presence, typing_indicators
 from chatalot.realtime.hub import CLOSE_POLICY, CLOSE_TRY_AGAIN, Connection, Hub, frame_message
 from chatalot.realtime.version import ServerVersion
+from chatalot.realtime.ws_protocol import FRAME_KEY
 from chatalot.repositories.messages import MessageRow
 from chatalot.security.tokens import AccessClaims
 from chatalot.services import messages as messages_service
@@ -75,8 +77,16 @@ class TokenBucket:
 
 class Session:
     def __init__(
-        self, ctx: Ctx, hub: Hub, version: ServerVersion, receive: Receive, send: Send
+        self,
+        ctx: Ctx,
+        hub: Hub,
+        version: ServerVersion,
+        receive: Receive,
+        send: Send,
+        *,
+        direct_write: Callable[[bytes], bool] | None = None,
     ) -> None:
+        self.direct_write = direct_write
         self.ctx = ctx
         self.hub = hub
         self.limits = hub.limits
@@ -100,6 +110,7 @@ class Session:
             await self._refuse(ws.TOO_MANY_SESSIONS)
             return
         ids = {"user_id": str(user_id), "session_id": str(conn.session_id)}
+        conn.direct = self.direct_write
         try:
             conn.push(
                 frame_message(
@@ -180,6 +191,13 @@ class Session:
     async def _write(self, conn: Connection) -> None:
         try:
             while (batch := await conn.next_messages()) is not None:
+                if conn.direct is not None and len(batch) > 1:
+                    # Our protocol (realtime/ws_protocol.py): what is queued in one write().
+                    frames = [m.get(FRAME_KEY) for m in batch]
+                    if all(f is not None for f in frames):
+                        joined = b"".join(f for f in frames if f is not None)
+                        await self.send({"type": "websocket.send", FRAME_KEY: joined})
+                        continue
                 for message in batch:
                     await self.send(message)
             code, reason = conn.closing or (1000, "")
