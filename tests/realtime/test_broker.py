@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import msgspec
@@ -43,10 +44,10 @@ def test_fan_out_shares_one_encoded_message() -> None:
     assert ma == {"type": "websocket.send", "text": text, FRAME_KEY: text_frame(text.encode())}
 
 
-def test_direct_writes_keep_order_and_fall_back_to_the_queue() -> None:
-    """With the fast path, a frame goes straight to the socket while nothing is queued or
-    being sent; once the socket refuses (back-pressure) frames queue, and later ones queue
-    behind them until the writer has sent its batch."""
+async def test_direct_writes_are_coalesced_per_turn_and_keep_order() -> None:
+    """With the fast path, the frames of one turn of the loop go to the socket in one write at
+    the next turn; when the socket refuses (back-pressure) they queue for the writer, and
+    later frames queue behind them."""
     hub = Hub()
     conn = hub.connect(ALICE)
     assert conn is not None
@@ -59,13 +60,19 @@ def test_direct_writes_keep_order_and_fall_back_to_the_queue() -> None:
         return accepting
 
     conn.direct = direct
-    first, second, third = (text_message(f'"{n}"') for n in range(3))
-    assert conn.push(first) and written == [first[FRAME_KEY]] and queued(conn) == []
+    first, second, third, fourth = (text_message(f'"{n}"') for n in range(4))
+    assert conn.push(first) and conn.push(second)
+    assert written == [] and queued(conn) == []
+    await asyncio.sleep(0)  # the next turn
+    assert written == [first[FRAME_KEY] + second[FRAME_KEY]]
     accepting = False
-    assert conn.push(second) and queued(conn) == [second]
+    conn.push(third)
+    await asyncio.sleep(0)
+    assert queued(conn) == [{"type": "websocket.send", FRAME_KEY: third[FRAME_KEY]}]
     accepting = True
-    assert conn.push(third) and queued(conn) == [second, third]  # behind the queued one
-    assert written == [first[FRAME_KEY]]
+    conn.push(fourth)  # behind the queued one, not written ahead of it
+    await asyncio.sleep(0)
+    assert len(written) == 1 and queued(conn)[-1] is fourth
 
 
 async def test_writer_batch_blocks_direct_writes_until_sent() -> None:
@@ -79,8 +86,22 @@ async def test_writer_batch_blocks_direct_writes_until_sent() -> None:
     assert batch is not None
     late = text_message('"late"')
     conn.push(late)
+    await asyncio.sleep(0)
     assert written == [] and queued(conn) == [late]
     assert await conn.next_messages() == [late]  # the batch was sent: order kept
+
+
+async def test_close_writes_the_frames_of_the_turn_first() -> None:
+    hub = Hub()
+    conn = hub.connect(ALICE)
+    assert conn is not None
+    written: list[bytes] = []
+    conn.direct = lambda frame: bool(written.append(frame)) or True
+    message = text_message('"last words"')
+    conn.push(message)
+    conn.close(1000)
+    assert written == [message[FRAME_KEY]]
+    assert await conn.next_messages() is None
 
 
 def test_text_frame_lengths() -> None:

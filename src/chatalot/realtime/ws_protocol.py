@@ -62,11 +62,15 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
         )
 
     def direct_write(self, frame: bytes) -> bool:
-        """Writes ``frame`` now if the socket is open and not applying back-pressure."""
-        if self.writable.is_set() and self._open():
-            self.transport.write(frame)
-            return True
-        return False
+        """Writes ``frame`` now if the socket is open and not applying back-pressure. (Called
+        for every recipient of every event: the cheapest checks first.)"""
+        if self.close_sent or not self.writable.is_set() or self.conn.state is not State.OPEN:
+            return False
+        transport = self.transport
+        if transport.is_closing() or not self.handshake_complete:
+            return False
+        transport.write(frame)
+        return True
 
     async def send(self, message: Any) -> None:
         frame = message.get(FRAME_KEY) if message["type"] == "websocket.send" else None
