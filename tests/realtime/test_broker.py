@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import deque
 
 import msgspec
 
@@ -26,7 +27,7 @@ CHANNEL = ChannelId(uuid.uuid4())
 
 
 def queued(conn: Connection) -> list[dict[str, object]]:
-    return list(conn._queue)
+    return list(conn._queue or ())
 
 
 def test_fan_out_shares_one_encoded_message() -> None:
@@ -76,19 +77,28 @@ async def test_direct_writes_are_coalesced_per_turn_and_keep_order() -> None:
 
 
 async def test_writer_batch_blocks_direct_writes_until_sent() -> None:
+    """While the writer holds frames it has taken but not sent, new frames queue behind them;
+    once it is idle the direct path is used again."""
     hub = Hub()
     conn = hub.connect(ALICE)
     assert conn is not None
     written: list[bytes] = []
+    wakes: list[bool] = []
     conn.direct = lambda frame: bool(written.append(frame)) or True
-    conn._queue.append(text_message('"queued"'))
-    batch = await conn.next_messages()  # the writer holds it, not sent yet
-    assert batch is not None
+    conn.wake = lambda: wakes.append(True)
+    queued_first = text_message('"queued"')
+    conn._queue = deque([queued_first])  # as if the socket had refused it
+    assert conn.take_queued() == [queued_first]  # the writer holds it, not sent yet
     late = text_message('"late"')
     conn.push(late)
     await asyncio.sleep(0)
-    assert written == [] and queued(conn) == [late]
-    assert await conn.next_messages() == [late]  # the batch was sent: order kept
+    assert queued(conn) == [late] and wakes == [True]
+    assert conn.take_queued() == [late]  # sent after the first batch: order kept
+    assert conn.take_queued() == []
+    conn.writer_idle()
+    conn.push(text_message('"direct again"'))
+    await asyncio.sleep(0)
+    assert queued(conn) == [] and len(written) == 1
 
 
 async def test_close_writes_the_frames_of_the_turn_first() -> None:
@@ -96,12 +106,15 @@ async def test_close_writes_the_frames_of_the_turn_first() -> None:
     conn = hub.connect(ALICE)
     assert conn is not None
     written: list[bytes] = []
+    wakes: list[bool] = []
     conn.direct = lambda frame: bool(written.append(frame)) or True
+    conn.wake = lambda: wakes.append(True)
     message = text_message('"last words"')
     conn.push(message)
     conn.close(1000)
     assert written == [message[FRAME_KEY]]
-    assert await conn.next_messages() is None
+    assert wakes == [True]  # the writer runs to send the close
+    assert conn.take_queued() == []
 
 
 def test_text_frame_lengths() -> None:

@@ -119,13 +119,18 @@ COALESCER = WriteCoalescer()
 
 
 class Connection:
-    """One authenticated session: its user, subscriptions and outgoing queue."""
+    """One authenticated session: its user, subscriptions and outgoing frames.
+
+    Frames go out on the direct path (coalesced per turn, ``WriteCoalescer``) while nothing is
+    queued; otherwise (no direct path, back-pressure, closing) they queue, and ``wake`` (set by
+    the session) starts the session's writer task, which sends what is queued and ends. An
+    idle session therefore holds no writer task, no event and no queue (memory per idle
+    connection: docs/benchmarks.md)."""
 
     __slots__ = (
         "_busy",
         "_queue",
         "_unwritten",
-        "_wake",
         "closing",
         "direct",
         "limit",
@@ -133,6 +138,7 @@ class Connection:
         "session_id",
         "subscriptions",
         "user_id",
+        "wake",
     )
 
     def __init__(self, user_id: uuid.UUID, *, limit: int) -> None:
@@ -143,11 +149,12 @@ class Connection:
         self.revoked_recent: set[uuid.UUID] | None = None
         self.limit = limit
         self.closing: tuple[int, str] | None = None
-        self._queue: deque[Message] = deque()
-        self._wake = asyncio.Event()
+        self._queue: deque[Message] | None = None  # created when first needed
         # Writes a ready frame to the socket now if it can take it (realtime/ws_protocol.py);
         # None when the server does not offer it.
         self.direct: Callable[[bytes], bool] | None = None
+        # Called when frames are queued or the session is closing: the writer must run.
+        self.wake: Callable[[], None] | None = None
         self._busy = False  # the writer task holds frames it has not sent yet
         # Frames for the direct path, written together at the next turn (WriteCoalescer).
         self._unwritten: list[bytes] | None = None
@@ -158,7 +165,8 @@ class Connection:
         is closing or has just overflowed."""
         if self.closing is not None:
             return False
-        if self.direct is not None and not self._queue and not self._busy:
+        queue = self._queue
+        if self.direct is not None and not queue and not self._busy:
             frame = message.get(FRAME_KEY)
             if frame is not None:
                 unwritten = self._unwritten
@@ -170,11 +178,17 @@ class Connection:
                     unwritten.append(frame)
                     return True
                 return self._overflow(len(unwritten))
-        if len(self._queue) >= self.limit:
-            return self._overflow(len(self._queue))
-        self._queue.append(message)
-        self._wake.set()
+        if queue is None:
+            queue = self._queue = deque()
+        elif len(queue) >= self.limit:
+            return self._overflow(len(queue))
+        queue.append(message)
+        self._notify()
         return True
+
+    def _notify(self) -> None:
+        if self.wake is not None:
+            self.wake()
 
     def _overflow(self, pending: int) -> bool:
         """Too much waiting for this session: drop it, tell the client, close (1013)."""
@@ -183,9 +197,8 @@ class Connection:
             pending,
             extra={"user_id": str(self.user_id), "session_id": str(self.session_id)},
         )
-        self._queue.clear()
         self._unwritten = None
-        self._queue.append(frame_message(ws.error(ws.OUT_OF_SYNC)))
+        self._queue = deque([frame_message(ws.error(ws.OUT_OF_SYNC))])
         self.close(CLOSE_TRY_AGAIN, "connection lagged, please refresh")
         return False
 
@@ -197,8 +210,10 @@ class Connection:
             return
         data = frames[0] if len(frames) == 1 else b"".join(frames)
         if not self.direct(data):
+            if self._queue is None:
+                self._queue = deque()
             self._queue.appendleft({"type": "websocket.send", FRAME_KEY: data})
-            self._wake.set()
+            self._notify()
 
     def close(self, code: int, reason: str = "") -> None:
         """Send what is queued, then close with ``code``."""
@@ -206,25 +221,26 @@ class Connection:
             if self._unwritten:  # frames of this turn go before the close
                 self.flush()
             self.closing = (code, reason)
-            self._wake.set()
+            self._notify()
 
     def pending(self) -> int:
-        return len(self._queue)
+        return len(self._queue) if self._queue else 0
 
-    async def next_messages(self) -> list[Message] | None:
-        """The queued frames (waiting for some), or None once closing and drained. The writer
-        calls it again only after sending the previous batch: until then ``push`` queues behind
-        that batch instead of writing directly, so frames keep their order."""
-        self._busy = False
-        while not self._queue:
-            if self.closing is not None:
-                return None
-            self._wake.clear()
-            await self._wake.wait()
-        batch = list(self._queue)
-        self._queue.clear()
+    def take_queued(self) -> list[Message]:
+        """For the writer: everything queued (until ``writer_idle``, later frames queue behind
+        it instead of taking the direct path, so frames keep their order)."""
+        queue = self._queue
+        if not queue:
+            return []
+        batch = list(queue)
+        queue.clear()
         self._busy = True
         return batch
+
+    def writer_idle(self) -> None:
+        """The writer sent everything it took and found nothing more."""
+        self._busy = False
+        self._queue = None
 
 
 REACTION_INTERVAL_SECONDS = 0.2
@@ -236,6 +252,21 @@ class Hub:
         self._users: dict[uuid.UUID, set[Connection]] = {}
         self._channels: dict[uuid.UUID, set[Connection]] = {}
         self._last_reaction: dict[uuid.UUID, float] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    def start_heartbeat(self, unix_now: Callable[[], float]) -> None:
+        """The server heartbeat (spec: a ``pong`` with Unix seconds every 15 s): ONE task for
+        every session of the process, the frame encoded once per beat (a task per session
+        cost memory per idle connection). Started with the first session; idempotent."""
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.get_running_loop().create_task(self._beat(unix_now))
+
+    async def _beat(self, unix_now: Callable[[], float]) -> None:
+        while True:
+            await asyncio.sleep(self.limits.heartbeat_interval)
+            message = frame_message(ws.Pong(timestamp=int(unix_now())))
+            for conn in list(self._all()):
+                conn.push(message)
 
     def reaction_allowed(self, user_id: uuid.UUID, now: float) -> bool:
         """The pace of ``add_reaction`` per user, all their sessions on this process together

@@ -119,6 +119,9 @@ class Session:
             )
             log.info("WebSocket connected", extra=ids)
             await presence.session_opened(self.ctx, conn)
+            # The first heartbeat at once; the next ones with every session's (Hub).
+            conn.push(frame_message(ws.Pong(timestamp=int(self.ctx.clock.now().timestamp()))))
+            self.hub.start_heartbeat(lambda: self.ctx.clock.now().timestamp())
             await self._serve(conn)
         finally:
             self.hub.disconnect(conn)
@@ -174,23 +177,41 @@ class Session:
     # --- the live session --------------------------------------------------------------------
 
     async def _serve(self, conn: Connection) -> None:
+        """The read loop in a task until the client goes away (or a close the writer sent
+        ends it); the writer task runs only while frames are queued or a close is due."""
         loop = asyncio.get_running_loop()
         reader = loop.create_task(self._read(conn))
-        writer = loop.create_task(self._write(conn))
-        heartbeat = loop.create_task(self._heartbeat(conn))
+        writer: asyncio.Task[None] | None = None
+        give_up: asyncio.TimerHandle | None = None
+
+        def wake() -> None:
+            nonlocal writer, give_up
+            if writer is None or writer.done():
+                writer = loop.create_task(self._write(conn))
+            if conn.closing is not None and give_up is None:
+                # Closing: the queued frames and the close go out within the drain timeout,
+                # or the connection is dropped without them (a client that stopped reading).
+                give_up = loop.call_later(self.limits.drain_timeout, reader.cancel)
+
+        conn.wake = wake
+        if conn.pending() or conn.closing is not None:
+            wake()
         try:
-            await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-            if not writer.done() and conn.closing is not None:
-                # The reader stopped because we are closing: let the writer finish, bounded.
-                await asyncio.wait({writer}, timeout=self.limits.drain_timeout)
+            await asyncio.wait({reader})
         finally:
-            for task in (reader, writer, heartbeat):
+            conn.wake = None
+            if give_up is not None:
+                give_up.cancel()
+            tasks = [t for t in (reader, writer) if t is not None]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(reader, writer, heartbeat, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _write(self, conn: Connection) -> None:
+        """Sends what is queued (several frames in one write on our protocol), then the close
+        if the session is closing; ends when nothing is left."""
         try:
-            while (batch := await conn.next_messages()) is not None:
+            while batch := conn.take_queued():
                 if conn.direct is not None and len(batch) > 1:
                     # Our protocol (realtime/ws_protocol.py): what is queued in one write().
                     frames = [m.get(FRAME_KEY) for m in batch]
@@ -200,15 +221,12 @@ class Session:
                         continue
                 for message in batch:
                     await self.send(message)
-            code, reason = conn.closing or (1000, "")
-            await self.send({"type": "websocket.close", "code": code, "reason": reason})
+            conn.writer_idle()  # no await since the queue was found empty: nothing slipped in
+            if conn.closing is not None:
+                code, reason = conn.closing
+                await self.send({"type": "websocket.close", "code": code, "reason": reason})
         except OSError:  # the client went away (uvicorn's ClientDisconnected)
             return
-
-    async def _heartbeat(self, conn: Connection) -> None:
-        while conn.closing is None:
-            conn.push(frame_message(ws.Pong(timestamp=int(self.ctx.clock.now().timestamp()))))
-            await asyncio.sleep(self.limits.heartbeat_interval)
 
     async def _read(self, conn: Connection) -> None:
         bucket = TokenBucket(self.limits.burst, self.limits.refill_per_second)
