@@ -191,7 +191,7 @@ async def test_dependants_of_an_expired_message(ctx: Ctx) -> None:
             reader.id,
             doomed,
         )
-        before = await unread_repo.list_unread_counts(conn, reader.id)
+        before = await unread_repo.list_unread_counts(conn, reader.id, ctx.clock.now())
     assert [c.unread_count for c in before] == [3]
 
     assert await expire_messages(ctx) == 1
@@ -215,7 +215,7 @@ async def test_dependants_of_an_expired_message(ctx: Ctx) -> None:
             reader.id,
         )
         assert tuple(cursor) == (None, read_at)
-        after = await unread_repo.list_unread_counts(conn, reader.id)
+        after = await unread_repo.list_unread_counts(conn, reader.id, ctx.clock.now())
         assert [c.unread_count for c in after] == [1]
         assert await conn.fetchval("SELECT target_id FROM reports WHERE id = $1", report_id) == (
             doomed
