@@ -158,3 +158,27 @@ async def test_redis_forgetting_everything(processes: tuple[Process, Process]) -
     assert await b.state.visible_statuses([alice]) == []
     await a.state._beat()
     assert await b.state.visible_statuses([alice]) == [(alice, "online")]
+
+
+async def test_session_counts_are_shared(processes: tuple[Process, Process]) -> None:
+    """Each process records how many sessions a user has on it; the others see the sum, and a
+    hub refuses a session when its own plus the others' reach the limit."""
+    a, b = processes
+    alice = user()
+    await a.connect(alice)
+    assert a.hub.connect(alice) is not None
+    await a.state.record_sessions(alice, 2)
+    assert await b.state.sessions_elsewhere(alice) == 2
+    assert await a.state.sessions_elsewhere(alice) == 0
+    for _ in range(5):
+        assert b.hub.connect(alice, elsewhere=await b.state.sessions_elsewhere(alice))
+    await b.state.went_online(alice)
+    await b.state.record_sessions(alice, 5)
+    assert await a.state.sessions_elsewhere(alice) == 5
+    assert b.hub.connect(alice, elsewhere=await b.state.sessions_elsewhere(alice)) is not None
+    await b.state.record_sessions(alice, 6)
+    # 2 on a + 6 on b = 8: a ninth is refused on either process.
+    assert b.hub.connect(alice, elsewhere=await b.state.sessions_elsewhere(alice)) is None
+    assert a.hub.connect(alice, elsewhere=await a.state.sessions_elsewhere(alice)) is None
+    assert await a.disconnect(alice) is False  # still online on b
+    assert await b.state.sessions_elsewhere(alice) == 0

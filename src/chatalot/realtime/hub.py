@@ -282,10 +282,13 @@ class Hub:
 
     # --- sessions ----------------------------------------------------------------------------
 
-    def connect(self, user_id: uuid.UUID) -> Connection | None:
-        """A new session for ``user_id``, or None when the user already has the maximum."""
+    def connect(self, user_id: uuid.UUID, *, elsewhere: int = 0) -> Connection | None:
+        """A new session for ``user_id``, or None when the user already has the maximum, here
+        and on the other processes (``elsewhere``) together."""
         sessions = self._users.setdefault(user_id, set())
-        if len(sessions) >= self.limits.max_sessions_per_user:
+        if len(sessions) + elsewhere >= self.limits.max_sessions_per_user:
+            if not sessions:
+                del self._users[user_id]
             return None
         conn = Connection(user_id, limit=self.limits.queue_size)
         sessions.add(conn)

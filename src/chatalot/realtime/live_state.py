@@ -59,6 +59,16 @@ class LiveState:
     async def went_offline(self, user_id: UserId) -> bool:
         raise NotImplementedError
 
+    async def record_sessions(self, user_id: UserId, count: int) -> None:
+        """The user now has ``count`` (> 0) sessions on this process (a further device opened
+        or one of several closed)."""
+        return None
+
+    async def sessions_elsewhere(self, user_id: UserId) -> int:
+        """How many sessions the user has on the other live processes (the per-user limit
+        counts them all)."""
+        return 0
+
     async def set_status(self, user_id: UserId, status: str) -> None:
         raise NotImplementedError
 

@@ -48,14 +48,16 @@ async def session_opened(ctx: Ctx, conn: Connection) -> None:
     """After ``authenticated``: ``presence_bulk`` to this session, ``online`` to the mates if
     the user was offline everywhere."""
     user_id = UserId(conn.user_id)
-    first_here = len(ctx.hub.sessions_of(user_id)) == 1
+    here = len(ctx.hub.sessions_of(user_id))
     newly_online = False
-    if first_here:
-        try:
+    try:
+        if here == 1:
             newly_online = await ctx.broker.state.went_online(user_id)
-        except Exception as err:
-            ctx.broker.state.unreachable(err)
-            newly_online = True
+        else:
+            await ctx.broker.state.record_sessions(user_id, here)
+    except Exception as err:
+        ctx.broker.state.unreachable(err)
+        newly_online = here == 1
     mates = await _mates(ctx, user_id)
     if not mates:
         return
@@ -74,7 +76,12 @@ async def session_opened(ctx: Ctx, conn: Connection) -> None:
 async def session_closed(ctx: Ctx, user_id: UserId) -> None:
     """After the session left the hub: ``offline`` to the mates if it was the user's last one
     on every process."""
-    if ctx.hub.sessions_of(user_id):
+    here = len(ctx.hub.sessions_of(user_id))
+    if here:
+        try:
+            await ctx.broker.state.record_sessions(user_id, here)
+        except Exception as err:
+            ctx.broker.state.unreachable(err)
         return
     try:
         gone = await ctx.broker.state.went_offline(user_id)

@@ -5,7 +5,8 @@ for the meaning of each operation. Keys:
   ``HEARTBEAT_SECONDS``). A process silent for ``DEAD_AFTER_SECONDS`` is dead: one surviving
   process (the one that wins ``chatalot:reap:<id>``) forgets its sessions and announces the
   users who are offline because of it.
-- ``chatalot:online:<process id>``: set of the users with a session on that process.
+- ``chatalot:online:<process id>``: hash, user -> how many sessions they have on that process
+  (the per-user session limit counts the sessions of every process).
 - ``chatalot:status``: hash, user -> status chosen with ``update_presence`` (absent: online).
 - ``chatalot:typing``: sorted set, ``<channel>:<user>`` -> time of the last typing broadcast;
   the dedup check and the update are one Lua script, so two processes never both broadcast.
@@ -112,11 +113,11 @@ class RedisLiveState(LiveState):
     async def _beat(self) -> None:
         added = await self._redis.zadd(self.procs_key, {self.origin: time.time()})
         if added:  # first beat, or Redis forgot us: (re)register the users connected here
-            users = [str(u) for u in self.hub.connected_users()]
+            users = {str(u): len(self.hub.sessions_of(u)) for u in self.hub.connected_users()}
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(self._online_key(self.origin))
                 if users:
-                    pipe.sadd(self._online_key(self.origin), *users)
+                    pipe.hset(self._online_key(self.origin), mapping=users)
                 await pipe.execute()
 
     async def _beat_forever(self) -> None:
@@ -140,21 +141,34 @@ class RedisLiveState(LiveState):
             return False
         async with self._redis.pipeline(transaction=False) as pipe:
             for process in others:
-                pipe.sismember(self._online_key(process), str(user_id))
+                pipe.hexists(self._online_key(process), str(user_id))
             return any(await pipe.execute())
 
     # --- presence ------------------------------------------------------------------------------
 
     async def went_online(self, user_id: UserId) -> bool:
-        await self._redis.sadd(self._online_key(self.origin), str(user_id))
+        await self._redis.hset(self._online_key(self.origin), str(user_id), 1)
         return not await self._online_elsewhere(user_id)
 
     async def went_offline(self, user_id: UserId) -> bool:
-        await self._redis.srem(self._online_key(self.origin), str(user_id))
+        await self._redis.hdel(self._online_key(self.origin), str(user_id))
         if await self._online_elsewhere(user_id):
             return False
         await self._redis.hdel(self.status_key, str(user_id))
         return True
+
+    async def record_sessions(self, user_id: UserId, count: int) -> None:
+        await self._redis.hset(self._online_key(self.origin), str(user_id), count)
+
+    async def sessions_elsewhere(self, user_id: UserId) -> int:
+        others = await self._other_live_processes()
+        if not others:
+            return 0
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for process in others:
+                pipe.hget(self._online_key(process), str(user_id))
+            counts = await pipe.execute()
+        return sum(int(c) for c in counts if c is not None)
 
     async def set_status(self, user_id: UserId, status: str) -> None:
         if status == "online":
@@ -169,12 +183,12 @@ class RedisLiveState(LiveState):
         processes = [self.origin, *await self._other_live_processes()]
         async with self._redis.pipeline(transaction=False) as pipe:
             for process in processes:
-                pipe.smismember(self._online_key(process), keys)
+                pipe.hmget(self._online_key(process), keys)
             pipe.hmget(self.status_key, keys)
             *memberships, statuses = await pipe.execute()
         shown: list[tuple[UserId, str]] = []
         for index, user_id in enumerate(user_ids):
-            if not any(flags[index] for flags in memberships):
+            if not any(counts[index] is not None for counts in memberships):
                 continue
             raw = statuses[index]
             status = "online" if raw is None else _decode(raw)
@@ -197,7 +211,7 @@ class RedisLiveState(LiveState):
                 f"{self.prefix}:reap:{process}", self.origin, nx=True, ex=60
             ):
                 continue  # another process is reaping it
-            members = await self._redis.smembers(self._online_key(process))
+            members = await self._redis.hkeys(self._online_key(process))
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(self._online_key(process))
                 pipe.zrem(self.procs_key, process)

@@ -101,7 +101,12 @@ class Session:
             return
         user_id = claims.user_id
         self.claims = claims
-        conn = self.hub.connect(user_id)
+        try:
+            elsewhere = await self.ctx.broker.state.sessions_elsewhere(UserId(user_id))
+        except Exception as err:  # Redis away: this process's own count still applies
+            self.ctx.broker.state.unreachable(err)
+            elsewhere = 0
+        conn = self.hub.connect(user_id, elsewhere=elsewhere)
         if conn is None:
             log.warning(
                 "WebSocket rejected: too many concurrent sessions",
