@@ -9,7 +9,7 @@ from chatalot.api.middleware import Receive, Scope, Send
 from chatalot.context import Ctx
 from chatalot.realtime.session import Session
 from chatalot.realtime.version import ServerVersion
-from chatalot.realtime.ws_protocol import DIRECT_WRITE
+from chatalot.realtime.ws_protocol import ABORT, DIRECT_WRITE
 
 WS_PATH = "/ws"
 
@@ -24,7 +24,17 @@ class WsEndpoint:
         if message["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
-        direct_write = scope.get("extensions", {}).get(DIRECT_WRITE)
-        await Session(
-            self.ctx, self.ctx.hub, self.version, receive, send, direct_write=direct_write
-        ).run()
+        extensions = scope.get("extensions") or {}
+        session = Session(
+            self.ctx,
+            self.ctx.hub,
+            self.version,
+            receive,
+            send,
+            direct_write=extensions.get(DIRECT_WRITE),
+            abort=extensions.get(ABORT),
+        )
+        # The request headers served the edge (client address, limits); the session needs
+        # none of them, and they would stay in memory as long as the connection.
+        scope["headers"] = []
+        await session.run()

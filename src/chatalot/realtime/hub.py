@@ -251,6 +251,7 @@ class Hub:
         self.limits = limits or WsLimits()
         self._users: dict[uuid.UUID, set[Connection]] = {}
         self._channels: dict[uuid.UUID, set[Connection]] = {}
+        self._channel_keys: dict[uuid.UUID, uuid.UUID] = {}  # the one id object per channel
         self._last_reaction: dict[uuid.UUID, float] = {}
         self._heartbeat: asyncio.Task[None] | None = None
 
@@ -326,8 +327,14 @@ class Hub:
             return
         for channel_id in channel_ids:
             if channel_id not in conn.subscriptions:
+                subscribers = self._channels.get(channel_id)
+                if subscribers is None:
+                    subscribers = self._channels[channel_id] = set()
+                    self._channel_keys[channel_id] = channel_id
+                else:  # one UUID object per channel, not one per subscription
+                    channel_id = self._channel_keys.get(channel_id, channel_id)
                 conn.subscriptions.add(channel_id)
-                self._channels.setdefault(channel_id, set()).add(conn)
+                subscribers.add(conn)
 
     def unsubscribe(self, conn: Connection, channel_ids: Iterable[uuid.UUID] | None) -> None:
         """Drop these subscriptions (None: all of them)."""
@@ -350,6 +357,7 @@ class Hub:
             subscribers.discard(conn)
             if not subscribers:
                 del self._channels[channel_id]
+                self._channel_keys.pop(channel_id, None)
 
     def subscribers(self, channel_id: uuid.UUID) -> frozenset[Connection]:
         return frozenset(self._channels.get(channel_id, ()))

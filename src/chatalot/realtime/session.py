@@ -85,8 +85,10 @@ class Session:
         send: Send,
         *,
         direct_write: Callable[[bytes], bool] | None = None,
+        abort: Callable[[], None] | None = None,
     ) -> None:
         self.direct_write = direct_write
+        self.abort = abort
         self.ctx = ctx
         self.hub = hub
         self.limits = hub.limits
@@ -182,12 +184,20 @@ class Session:
     # --- the live session --------------------------------------------------------------------
 
     async def _serve(self, conn: Connection) -> None:
-        """The read loop in a task until the client goes away (or a close the writer sent
-        ends it); the writer task runs only while frames are queued or a close is due."""
+        """The read loop until the client goes away (or a close the writer sent ends it); the
+        writer task runs only while frames are queued or a close is due. On our protocol the
+        read loop runs in this coroutine (no task per idle session) and a stuck close is ended
+        by dropping the connection; elsewhere it is a task that gets cancelled."""
         loop = asyncio.get_running_loop()
-        reader = loop.create_task(self._read(conn))
+        reader: asyncio.Task[None] | None = None
         writer: asyncio.Task[None] | None = None
         give_up: asyncio.TimerHandle | None = None
+
+        def stop_reading() -> None:
+            if self.abort is not None:
+                self.abort()  # the read loop then gets websocket.disconnect
+            elif reader is not None:
+                reader.cancel()
 
         def wake() -> None:
             nonlocal writer, give_up
@@ -196,13 +206,17 @@ class Session:
             if conn.closing is not None and give_up is None:
                 # Closing: the queued frames and the close go out within the drain timeout,
                 # or the connection is dropped without them (a client that stopped reading).
-                give_up = loop.call_later(self.limits.drain_timeout, reader.cancel)
+                give_up = loop.call_later(self.limits.drain_timeout, stop_reading)
 
         conn.wake = wake
         if conn.pending() or conn.closing is not None:
             wake()
         try:
-            await asyncio.wait({reader})
+            if self.abort is not None:
+                await self._read(conn)
+            else:
+                reader = loop.create_task(self._read(conn))
+                await asyncio.wait({reader})
         finally:
             conn.wake = None
             if give_up is not None:

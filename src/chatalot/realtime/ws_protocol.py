@@ -27,10 +27,11 @@ from typing import Any
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.protocol import State
+from websockets.protocol import Protocol, State
 
 FRAME_KEY = "chatalot.frame"
 DIRECT_WRITE = "chatalot.direct_write"
+ABORT = "chatalot.abort"  # drop the connection at once (a client that stopped reading)
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -51,6 +52,20 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)
         if scope is not None:  # the handshake went ahead (not refused)
             scope["extensions"][DIRECT_WRITE] = self.direct_write
+            scope["extensions"][ABORT] = self.transport.abort
+            self._restart_parser()
+
+    def _restart_parser(self) -> None:
+        """websockets' handshake parser keeps the request (headers and all, ~3 KB) alive as a
+        local variable of its generator for the connection's whole life. The handshake is
+        parsed and the client cannot send frames before our answer, so a fresh frame parser
+        (the generator the handshake one delegates to) takes over with nothing lost."""
+        conn = self.conn
+        if conn.reader.buffer:  # bytes after the request (a pipelining client): leave it be
+            return
+        parser = Protocol.parse(conn)
+        next(parser)
+        conn.parser = parser
 
     def _open(self) -> bool:
         return (
