@@ -12,6 +12,7 @@ from typing import Any
 
 from chatalot.db.database import Conn
 from chatalot.ids import ChannelId, UserId
+from chatalot.repositories.channels import CHANNEL_COLUMNS, ChannelRow, channel_row
 
 MESSAGE_COLUMNS = (
     "m.id, m.channel_id, m.sender_id, m.ciphertext, m.nonce, m.message_type, m.sender_key_id,"
@@ -105,6 +106,48 @@ async def insert_message(
         expires_at,
     )
     return message_row(record)
+
+
+@dataclass(frozen=True, slots=True)
+class SendContextRow:
+    """What sending a message into a channel is checked against, read in one statement."""
+
+    channel: ChannelRow
+    member_role: str | None  # None: not a member
+    banned: bool
+    timed_out_until: datetime | None  # the end of the latest unexpired timeout, if any
+
+
+async def select_send_context(
+    conn: Conn, channel_id: ChannelId, user_id: UserId, now: datetime
+) -> SendContextRow | None:
+    """The channel, the sender's stored role in it, whether they are banned from it and until
+    when they are timed out (at ``now``): one round trip instead of four on every send. None
+    when the channel does not exist."""
+    record = await conn.fetchrow(
+        f"""
+        SELECT {CHANNEL_COLUMNS},
+               cm.role AS member_role,
+               EXISTS (SELECT 1 FROM channel_bans b
+                        WHERE b.channel_id = ch.id AND b.user_id = $2) AS banned,
+               (SELECT max(t.expires_at) FROM user_timeouts t
+                 WHERE t.channel_id = ch.id AND t.user_id = $2 AND t.expires_at > $3)
+                   AS timed_out_until
+          FROM channels ch
+          LEFT JOIN channel_members cm ON cm.channel_id = ch.id AND cm.user_id = $2
+         WHERE ch.id = $1
+        """,
+        channel_id,
+        user_id,
+        now,
+    )
+    if record is None:
+        return None
+    values = dict(record)
+    member_role = values.pop("member_role")
+    banned = values.pop("banned")
+    timed_out_until = values.pop("timed_out_until")
+    return SendContextRow(channel_row(values), member_role, banned, timed_out_until)
 
 
 async def exists_channel_ban(conn: Conn, channel_id: ChannelId, user_id: UserId) -> bool:

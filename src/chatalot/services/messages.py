@@ -103,7 +103,12 @@ def new_message_event(row: MessageRow) -> events.NewMessage:
 
 
 async def _check_channel(
-    conn: Conn, actor: Actor, channel: ChannelRow, stored_role: str, now: datetime
+    conn: Conn,
+    actor: Actor,
+    channel: ChannelRow,
+    stored_role: str,
+    now: datetime,
+    timed_out_until: datetime | None,
 ) -> None:
     """Non-DM: archived (everyone) -> read-only -> slow mode -> timeout (non-privileged)."""
     role = permissions.channel_effective_role(actor, stored_role)
@@ -121,9 +126,8 @@ async def _check_channel(
         if blocking is not None:
             wait = _seconds_left(blocking + timedelta(seconds=channel.slow_mode_seconds), now)
             raise Refused("slow_mode", f"slow mode: wait {wait} seconds")
-    timeout = await active_timeout(conn, channel.id, actor.user_id, now)
-    if timeout is not None:
-        left = _seconds_left(timeout.expires_at, now)
+    if timed_out_until is not None:
+        left = _seconds_left(timed_out_until, now)
         raise Refused("timed_out", f"you are timed out for {left} more seconds")
 
 
@@ -206,20 +210,20 @@ async def send_message(
     channel_id = request.channel_id
     async with ctx.db.transaction("send_message") as tx:
         conn = tx.conn
-        stored_role = await channels_repo.select_channel_role(conn, channel_id, actor.user_id)
-        if stored_role is None or await messages_repo.exists_channel_ban(
-            conn, channel_id, actor.user_id
-        ):
+        # Membership (and channel ban) first, then the channel: a missing channel has no
+        # members, so it is "not a member" as in the original.
+        context = await messages_repo.select_send_context(conn, channel_id, actor.user_id, now)
+        if context is None or context.member_role is None or context.banned:
             raise Refused("forbidden", NOT_A_MEMBER)
-        channel = await channels_repo.select_channel(conn, channel_id)
-        if channel is None:
-            raise Refused("not_found", "channel not found")
+        channel = context.channel
         is_dm = channel.channel_type == "dm"
         others: list[UserId] = []
         if is_dm:
             others = await _check_dm(conn, actor, channel_id)
         else:
-            await _check_channel(conn, actor, channel, stored_role, now)
+            await _check_channel(
+                conn, actor, channel, context.member_role, now, context.timed_out_until
+            )
         thread_id = await _check_content(conn, request, channel)
         ttl = channel.message_ttl_seconds
         row = await messages_repo.insert_message(
