@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,3 +71,41 @@ def running_server(extra_env: dict[str, str] | None = None, cpu: str | None = "0
         proc.wait(60)
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def bench_database(url: str | None, workdir: Path, *, durable: bool = True) -> Iterator[str]:
+    """The DSN of a fresh, empty database, dropped afterwards: on ``url`` (an existing
+    PostgreSQL), or on an embedded PostgreSQL started here (``durable``: fsync and
+    synchronous commit on, as ``chatalot serve`` runs it; off only for read benchmarks). The
+    embedded server inherits this process's CPU affinity."""
+    import asyncpg
+
+    from chatalot.db.dsn import parse_database_url
+    from chatalot.db.embedded import EmbeddedOptions, EmbeddedPostgres
+
+    embedded = None
+    if url is None:
+        embedded = EmbeddedPostgres(
+            workdir / "pg" / "data", EmbeddedOptions(durable=durable, max_connections=300)
+        )
+        embedded.start()
+        admin = embedded.dsn("postgres")
+    else:
+        admin = url
+    name = f"chatalot_bench_{uuid.uuid4().hex[:8]}"
+
+    async def sql(statement: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(sql(f'CREATE DATABASE "{name}"'))
+    try:
+        yield parse_database_url(admin).with_database(name).dsn
+    finally:
+        asyncio.run(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if embedded is not None:
+            embedded.stop()

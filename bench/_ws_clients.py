@@ -26,8 +26,7 @@ import time
 import uuid
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -602,44 +601,6 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
-
-
-@contextmanager
-def bench_database(url: str | None, workdir: Path, *, durable: bool = True) -> Iterator[str]:
-    """The DSN of a fresh, empty database, dropped afterwards: on ``url`` (an existing
-    PostgreSQL), or on an embedded PostgreSQL started here (``durable``: fsync and
-    synchronous commit on, as ``chatalot serve`` runs it; off only for read benchmarks). The
-    embedded server inherits this process's CPU affinity."""
-    import asyncpg
-
-    from chatalot.db.dsn import parse_database_url
-    from chatalot.db.embedded import EmbeddedOptions, EmbeddedPostgres
-
-    embedded = None
-    if url is None:
-        embedded = EmbeddedPostgres(
-            workdir / "pg" / "data", EmbeddedOptions(durable=durable, max_connections=300)
-        )
-        embedded.start()
-        admin = embedded.dsn("postgres")
-    else:
-        admin = url
-    name = f"chatalot_bench_{uuid.uuid4().hex[:8]}"
-
-    async def sql(statement: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(sql(f'CREATE DATABASE "{name}"'))
-    try:
-        yield parse_database_url(admin).with_database(name).dsn
-    finally:
-        asyncio.run(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if embedded is not None:
-            embedded.stop()
 
 
 def percentile(sorted_values: Any, p: float) -> float:

@@ -45,8 +45,8 @@ import asyncpg
 import httpx
 
 from bench._seed import BENCH_PASSWORD, Seeded, Shape, seed
-from bench._server import ROOT, free_port
-from bench.edge import LOAD_CPU, base_env, database, start, stop, wait_healthy
+from bench._server import ROOT, bench_database, free_port
+from bench.edge import LOAD_CPU, base_env, start, stop, wait_healthy
 
 TARGET_P95_MS = 20.0
 CALLS = (
@@ -329,7 +329,7 @@ def main() -> None:
         f"CPU {LOAD_CPU}; rate limits off"
     )
     try:
-        with database(args.database_url, workdir) as dsn, ExitStack() as stack:
+        with bench_database(args.database_url, workdir, durable=False) as dsn, ExitStack() as stack:
             url = stack.enter_context(server(dsn, workdir))  # applies the migrations
             started = time.perf_counter()
             seeded = asyncio.run(seed_database(dsn, shape))

@@ -47,17 +47,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 
-from bench._server import ROOT, free_port, wait_until_ok
+from bench._server import ROOT, bench_database, free_port, wait_until_ok
 
 SERVER_CPU = 0
 LOAD_CPU = 1
@@ -234,38 +232,6 @@ def runner_loop(coro: object) -> None:
 # -- database and servers ------------------------------------------------------------------
 
 
-@contextmanager
-def database(url: str | None, workdir: Path) -> Iterator[str]:
-    """A DSN of a fresh, empty database (dropped afterwards)."""
-    from chatalot.db.embedded import EmbeddedOptions, EmbeddedPostgres
-
-    embedded = None
-    if url is None:
-        embedded = EmbeddedPostgres(workdir / "pg" / "data", EmbeddedOptions(durable=False))
-        embedded.start()
-        admin = embedded.dsn("postgres")
-    else:
-        admin = url
-    name = f"chatalot_edge_{uuid.uuid4().hex[:8]}"
-
-    async def sql(statement: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(sql(f'CREATE DATABASE "{name}"'))
-    try:
-        from chatalot.db.dsn import parse_database_url
-
-        yield parse_database_url(admin).with_database(name).dsn
-    finally:
-        asyncio.run(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if embedded is not None:
-            embedded.stop()
-
-
 def register(url: str) -> tuple[str, str]:
     """(user id, access token) of a new user on our server."""
     from tests.support.auth import register_body
@@ -330,7 +296,10 @@ def main() -> None:
         else f"rate limits: on (every request its own X-Forwarded-For out of {XFF_POOL})"
     )
     try:
-        with database(args.database_url, workdir) as dsn, ExitStack() as stack:
+        with (
+            bench_database(args.database_url, workdir, durable=False) as dsn,
+            ExitStack() as stack,
+        ):
             extra = dict(item.split("=", 1) for item in args.ours_env)
             targets, token = start_all(dsn, workdir, wanted, switch, stack, extra)
             auth = {"Authorization": f"Bearer {token}"}

@@ -47,9 +47,9 @@ import asyncpg
 import httpx
 
 from bench._seed import ChatChannel, bulk_messages, seed_chat_channels
+from bench._server import bench_database
 from bench._ws_clients import (
     BenchKeys,
-    bench_database,
     load_average,
     machine,
     percentile,

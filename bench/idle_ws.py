@@ -41,11 +41,11 @@ from pathlib import Path
 import asyncpg
 
 from bench._seed import ChatChannel, seed_chat_channels
+from bench._server import bench_database
 from bench._ws_clients import (
     BenchKeys,
     HandshakeFailed,
     WsClient,
-    bench_database,
     connect,
     connect_all,
     cpu_seconds,

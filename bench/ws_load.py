@@ -67,10 +67,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench._seed import ChatChannel, seed_chat_channels
+from bench._server import bench_database
 from bench._ws_clients import (
     BenchKeys,
     WsClient,
-    bench_database,
     connect,
     connect_all,
     cpu_seconds,

@@ -303,6 +303,11 @@ class Hub:
             if not sessions:
                 del self._users[conn.user_id]
 
+    def session_count(self, user_id: uuid.UUID) -> int:
+        """How many sessions the user has on this process (presence asks this per mate)."""
+        sessions = self._users.get(user_id)
+        return len(sessions) if sessions else 0
+
     def sessions_of(self, user_id: uuid.UUID) -> frozenset[Connection]:
         return frozenset(self._users.get(user_id, ()))
 

@@ -118,7 +118,7 @@ class LocalLiveState(LiveState):
     async def visible_statuses(self, user_ids: Sequence[UserId]) -> list[tuple[UserId, str]]:
         shown: list[tuple[UserId, str]] = []
         for user_id in user_ids:
-            if self.hub.sessions_of(user_id):
+            if self.hub.session_count(user_id):
                 status = self._status.get(user_id, "online")
                 if status not in HIDDEN:
                     shown.append((user_id, status))

@@ -48,7 +48,7 @@ async def session_opened(ctx: Ctx, conn: Connection) -> None:
     """After ``authenticated``: ``presence_bulk`` to this session, ``online`` to the mates if
     the user was offline everywhere."""
     user_id = UserId(conn.user_id)
-    here = len(ctx.hub.sessions_of(user_id))
+    here = ctx.hub.session_count(user_id)
     newly_online = False
     try:
         if here == 1:
@@ -65,7 +65,7 @@ async def session_opened(ctx: Ctx, conn: Connection) -> None:
         visible = await ctx.broker.state.visible_statuses(mates)
     except Exception as err:
         ctx.broker.state.unreachable(err)
-        visible = [(m, "online") for m in mates if ctx.hub.sessions_of(m)]
+        visible = [(m, "online") for m in mates if ctx.hub.session_count(m)]
     if visible:
         bulk = events.PresenceBulk(statuses=[(str(user), status) for user, status in visible])
         conn.push(frame_message(bulk))
@@ -76,7 +76,7 @@ async def session_opened(ctx: Ctx, conn: Connection) -> None:
 async def session_closed(ctx: Ctx, user_id: UserId) -> None:
     """After the session left the hub: ``offline`` to the mates if it was the user's last one
     on every process."""
-    here = len(ctx.hub.sessions_of(user_id))
+    here = ctx.hub.session_count(user_id)
     if here:
         try:
             await ctx.broker.state.record_sessions(user_id, here)

@@ -113,7 +113,7 @@ class RedisLiveState(LiveState):
     async def _beat(self) -> None:
         added = await self._redis.zadd(self.procs_key, {self.origin: time.time()})
         if added:  # first beat, or Redis forgot us: (re)register the users connected here
-            users = {str(u): len(self.hub.sessions_of(u)) for u in self.hub.connected_users()}
+            users = {str(u): self.hub.session_count(u) for u in self.hub.connected_users()}
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(self._online_key(self.origin))
                 if users:
@@ -223,7 +223,9 @@ class RedisLiveState(LiveState):
             )
             for raw in members:
                 user_id = UserId(uuid.UUID(_decode(raw)))
-                if not self.hub.sessions_of(user_id) and not await self._online_elsewhere(user_id):
+                if not self.hub.session_count(user_id) and not await self._online_elsewhere(
+                    user_id
+                ):
                     await self._redis.hdel(self.status_key, str(user_id))
                     gone.append(user_id)
         return gone

@@ -150,16 +150,6 @@ async def select_send_context(
     return SendContextRow(channel_row(values), member_role, banned, timed_out_until)
 
 
-async def exists_channel_ban(conn: Conn, channel_id: ChannelId, user_id: UserId) -> bool:
-    return bool(
-        await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM channel_bans WHERE channel_id = $1 AND user_id = $2)",
-            channel_id,
-            user_id,
-        )
-    )
-
-
 async def claim_slowmode_slot(
     conn: Conn, channel_id: ChannelId, user_id: UserId, now: datetime, seconds: int
 ) -> datetime | None:

@@ -44,11 +44,11 @@ async def list_thread_replies(
         records = await conn.fetch(
             f"""
             SELECT {MESSAGE_COLUMNS} FROM messages m
-              JOIN messages c ON c.id = $5 AND c.channel_id = $2
              WHERE m.thread_id = $1 AND m.channel_id = $2
                AND m.deleted_at IS NULL AND m.quarantined_at IS NULL
                AND (m.expires_at IS NULL OR m.expires_at > $3)
-               AND (m.created_at, m.id) < (c.created_at, c.id)
+               AND (m.created_at, m.id) < (SELECT c.created_at, c.id FROM messages c
+                                            WHERE c.id = $5 AND c.channel_id = $2)
              ORDER BY m.created_at, m.id
              LIMIT $4
             """,

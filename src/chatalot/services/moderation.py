@@ -1,5 +1,6 @@
 """Community moderators acting in one of the community's channels (spec rest-api 2.5):
-timeouts and warnings. ``active_timeout`` is what sending checks.
+timeouts and warnings. ``active_timeout`` is what editing checks (sending reads the timeout
+with the rest of its context: repositories/messages.py ``select_send_context``).
 
 Every action passes the community gate and needs comm-mod; the channel must sit in a group of
 that community (404 otherwise). Nobody acts on someone at or above their own community level,
