@@ -16,7 +16,7 @@ from chatalot.api.client_ip import ClientIpResolver
 from chatalot.api.cors import Cors
 from chatalot.api.errors import EXCEPTION_HANDLERS
 from chatalot.api.json_body import ChatalotRequest
-from chatalot.api.middleware import ASGIApp, Edge, Receive, Scope, Send
+from chatalot.api.middleware import ASGIApp, Edge
 from chatalot.api.openapi import ApiContract, openapi_config
 from chatalot.api.routes import all_handlers
 from chatalot.api.static import StaticSite
@@ -93,19 +93,5 @@ def create_app(
         litestar = create_litestar(ctx, extra_handlers)
     resolver = ClientIpResolver(ctx.settings.trusted_proxies)
     cors = Cors(ctx.settings.cors_origins)
-    inner = WsDispatch(litestar, WsEndpoint(ctx))  # type: ignore[arg-type]  # an ASGI app
-    return Edge(inner, ctx.limiter, resolver, cors)
-
-
-class WsDispatch:
-    """``/ws`` WebSocket scopes to the realtime endpoint, every other scope to ``app``."""
-
-    def __init__(self, app: ASGIApp, ws: ASGIApp) -> None:
-        self.app = app
-        self.ws = ws
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"] == WS_PATH:
-            await self.ws(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+    ws = WsEndpoint(ctx)
+    return Edge(litestar, ctx.limiter, resolver, cors, ws=(WS_PATH, ws))  # type: ignore[arg-type]

@@ -37,6 +37,13 @@ _PADDED_LEVELS = {
     "CRITICAL": "ERROR",
 }
 _JSON_LEVELS = {"WARNING": "WARN", "CRITICAL": "ERROR"}
+_LEVEL_NAMES = {
+    logging.DEBUG: "DEBUG",
+    logging.INFO: "INFO",
+    logging.WARNING: "WARNING",
+    logging.ERROR: "ERROR",
+    logging.CRITICAL: "CRITICAL",
+}
 
 # Characters a log line must never contain raw.
 _BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
@@ -84,7 +91,8 @@ class _Timestamps:
 
 
 class _LineFormatter(logging.Formatter):
-    """A formatter that can also format a record whose message was already merged."""
+    """A formatter that can also format a record whose message was already merged, or a bare
+    line (``LogWriter.submit``) that never had a record."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -94,6 +102,13 @@ class _LineFormatter(logging.Formatter):
         return self.format_message(record, record.getMessage())
 
     def format_message(self, record: logging.LogRecord, message: str) -> str:
+        return self.format_line(
+            record.created, record.levelname, record.name, message, self._exception_text(record)
+        )
+
+    def format_line(
+        self, created: float, levelname: str, name: str, message: str, block: str | None
+    ) -> str:
         raise NotImplementedError
 
     def _exception_text(self, record: logging.LogRecord) -> str | None:
@@ -106,46 +121,38 @@ class _LineFormatter(logging.Formatter):
 
 
 class TextFormatter(_LineFormatter):
-    def format_message(self, record: logging.LogRecord, message: str) -> str:
-        level = _PADDED_LEVELS.get(record.levelname) or f"{record.levelname:>5}"
-        line = escape_controls(
-            f"{self._timestamp(record.created)} {level} {record.name}: {message}"
-        )
-        block = self._exception_text(record)
+    def format_line(
+        self, created: float, levelname: str, name: str, message: str, block: str | None
+    ) -> str:
+        level = _PADDED_LEVELS.get(levelname) or f"{levelname:>5}"
+        line = escape_controls(f"{self._timestamp(created)} {level} {name}: {message}")
         if block:
             line += "\n" + _escape_block(block)
         return line
 
 
 class JsonFormatter(_LineFormatter):
-    def format_message(self, record: logging.LogRecord, message: str) -> str:
+    def format_line(
+        self, created: float, levelname: str, name: str, message: str, block: str | None
+    ) -> str:
         data: dict[str, object] = {
-            "timestamp": self._timestamp(record.created),
-            "level": _JSON_LEVELS.get(record.levelname, record.levelname),
-            "target": record.name,
+            "timestamp": self._timestamp(created),
+            "level": _JSON_LEVELS.get(levelname, levelname),
+            "target": name,
             "message": message,
         }
-        block = self._exception_text(record)
         if block:
             data["exception"] = block
         line = msgspec.json.encode(data).decode()
         return line if line.isprintable() else line.translate(_JSON_ESCAPES)
 
 
-class _Line(logging.LogRecord):
-    """A record for ``LogWriter.submit``: only what the formatters read, none of the rest
-    (caller, thread, process) that a LogRecord collects."""
+def _record_of(name: str, message: str) -> logging.LogRecord:
+    """A record for ``handleError`` when a submitted line (which has none) fails."""
+    return logging.makeLogRecord({"name": name, "msg": message})
 
-    def __init__(self, name: str, levelno: int, message: str) -> None:
-        self.name = name
-        self.levelno = levelno
-        self.levelname = logging.getLevelName(levelno)
-        self.msg = message
-        self.args = ()
-        self.created = time.time()
-        self.exc_info = None
-        self.exc_text = None
-        self.stack_info = None
+
+_Pending = tuple[logging.LogRecord | None, str, str, int, float]
 
 
 class LogWriter(logging.Handler):
@@ -168,7 +175,9 @@ class LogWriter(logging.Handler):
         self._line_formatter = formatter
         self._stream = stream
         self._max_pending = max_pending
-        self._pending: collections.deque[tuple[logging.LogRecord, str]] = collections.deque()
+        # (record, merged message, ...) from handle(), or (None, line, logger name, level,
+        # time) from submit(): a line that never had a record
+        self._pending: collections.deque[_Pending] = collections.deque()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._sleeping = False  # the writer waits for _wake (nothing came for a while)
@@ -186,7 +195,7 @@ class LogWriter(logging.Handler):
         if record.exc_info and not record.exc_text:
             # the traceback as it is now (the exception may change once this frame is left)
             record.exc_text = self._line_formatter.formatException(record.exc_info)
-        self._pending.append((record, message))
+        self._pending.append((record, message, "", 0, 0.0))
         if self._thread is None or len(self._pending) >= self._max_pending:
             self._write_pending()
         elif self._sleeping:
@@ -198,7 +207,7 @@ class LogWriter(logging.Handler):
 
     def submit(self, name: str, levelno: int, message: str) -> None:
         """Queue one line without the cost of a LogRecord (see ``direct_writer``)."""
-        self._pending.append((_Line(name, levelno, message), message))
+        self._pending.append((None, message, name, levelno, time.time()))
         if self._thread is None or len(self._pending) >= self._max_pending:
             self._write_pending()
         elif self._sleeping:
@@ -236,21 +245,25 @@ class LogWriter(logging.Handler):
             if not pending:
                 return
             lines = []
-            record = None
+            record, name, message = None, "", ""
+            formatter = self._line_formatter
             while pending:
-                record, message = pending.popleft()
+                record, message, name, levelno, created = pending.popleft()
                 try:
-                    lines.append(self._line_formatter.format_message(record, message))
+                    if record is None:
+                        levelname = _LEVEL_NAMES.get(levelno) or logging.getLevelName(levelno)
+                        lines.append(formatter.format_line(created, levelname, name, message, None))
+                    else:
+                        lines.append(formatter.format_message(record, message))
                 except Exception:
-                    self.handleError(record)
+                    self.handleError(record or _record_of(name, message))
             if not lines:
                 return
             try:
                 self._stream.write("\n".join(lines) + "\n")
                 self._stream.flush()
             except Exception:
-                if record is not None:
-                    self.handleError(record)
+                self.handleError(record or _record_of(name, message))
 
 
 class _ClientProtocolErrors(logging.Filter):

@@ -46,40 +46,65 @@ class RateLimiter(ABC):
     @abstractmethod
     async def take(self, rule: BucketRule, key: str) -> Decision: ...
 
+    def take_now(self, rule: BucketRule, key: str) -> Decision | None:
+        """``take`` without waiting, for a limiter that keeps its buckets in this process (the
+        edge calls it for every request); None when the answer must be awaited from ``take``."""
+        return None
+
     async def close(self) -> None:
         return None
 
 
 class LocalRateLimiter(RateLimiter):
     def __init__(self, monotonic: Any = time.monotonic) -> None:
-        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        # rule name -> key -> (tokens, monotonic time of the last update)
+        self._buckets: dict[str, dict[str, tuple[float, float]]] = {}
         self._monotonic = monotonic
         self._last_sweep = monotonic()
 
     async def take(self, rule: BucketRule, key: str) -> Decision:
+        return self.take_now(rule, key)
+
+    def take_now(self, rule: BucketRule, key: str) -> Decision:
         now = self._monotonic()
         if now - self._last_sweep >= _SWEEP_EVERY:
             self._sweep(now)
-        bucket = (rule.name, key)
-        tokens, updated = self._buckets.get(bucket, (rule.capacity, now))
-        tokens = min(rule.capacity, tokens + (now - updated) * rule.refill_per_second)
+        buckets = self._buckets.get(rule.name)
+        if buckets is None:
+            buckets = self._buckets[rule.name] = {}
+        state = buckets.get(key)
+        capacity = rule.capacity
+        if state is None:
+            tokens: float = capacity
+        else:
+            tokens = state[0] + (now - state[1]) * rule.refill_per_second
+            if tokens > capacity:
+                tokens = capacity
         if tokens >= 1:
-            self._buckets[bucket] = (tokens - 1, now)
+            buckets[key] = (tokens - 1, now)
             return ALLOWED
-        self._buckets[bucket] = (tokens, now)
+        buckets[key] = (tokens, now)
         return Decision(False, max(1, math.ceil((1 - tokens) / rule.refill_per_second)))
+
+    def bucket_count(self) -> int:
+        """How many buckets are kept (every rule's)."""
+        return sum(len(buckets) for buckets in self._buckets.values())
 
     def _sweep(self, now: float) -> None:
         self._last_sweep = now
-        stale = [k for k, (_, updated) in self._buckets.items() if now - updated >= _IDLE_SECONDS]
-        for k in stale:
-            del self._buckets[k]
+        for buckets in self._buckets.values():
+            stale = [k for k, (_, updated) in buckets.items() if now - updated >= _IDLE_SECONDS]
+            for k in stale:
+                del buckets[k]
 
 
 class UnlimitedRateLimiter(RateLimiter):
     """Allows everything: CHATALOT_RATE_LIMITS=off (development only, e.g. for the fuzzer)."""
 
     async def take(self, rule: BucketRule, key: str) -> Decision:
+        return ALLOWED
+
+    def take_now(self, rule: BucketRule, key: str) -> Decision:
         return ALLOWED
 
 

@@ -133,9 +133,11 @@ async def test_local_limiter_sweeps_idle_buckets(ticker: Ticker) -> None:
     limiter = LocalRateLimiter(monotonic=ticker)
     for i in range(100):
         await limiter.take(GLOBAL_RULE, f"10.0.0.{i}")
+        await limiter.take(AUTH_RULE, f"10.0.0.{i}")
+    assert limiter.bucket_count() == 200
     ticker.now += 601
     await limiter.take(GLOBAL_RULE, "fresh")
-    assert len(limiter._buckets) == 1
+    assert limiter.bucket_count() == 1
 
 
 REDIS_URL = os.environ.get("CHATALOT_TEST_REDIS_URL")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chatalot.config import PoolSettings
-from chatalot.db.database import Database
+from chatalot.db.database import Database, _has_free_connection
 from chatalot.db.pool import open_pool
 from chatalot.errors import ServiceUnavailable
 from tests.conftest import RecordingSink
@@ -91,5 +91,26 @@ async def test_acquire_timeout_is_service_unavailable(
         await pool.release(held)
         async with db.connection() as conn:  # usable again once a connection is free
             assert await conn.fetchval("SELECT 1") == 1
+    finally:
+        await asyncio.wait_for(pool.close(), 5)
+
+
+async def test_free_connection_is_recognised(pg: PgServer, fresh_db: str) -> None:
+    """A request that finds a free connection skips asyncpg's acquire timers; this reads the
+    pool's queue of free slots (asyncpg internals): if a new asyncpg changes it, this fails
+    rather than every request silently paying for the timers again."""
+    pool = await open_pool(pg.url(fresh_db), PoolSettings(max_connections=2, min_connections=1))
+    db = Database(pool, acquire_timeout=0.3)
+    try:
+        assert _has_free_connection(pool)
+        first = await pool.acquire()
+        assert _has_free_connection(pool)  # the second slot (not yet connected) is free
+        second = await pool.acquire()
+        assert not _has_free_connection(pool)
+        await pool.release(first)
+        assert _has_free_connection(pool)
+        async with db.connection() as conn:  # the timer-free path works end to end
+            assert await conn.fetchval("SELECT 1") == 1
+        await pool.release(second)
     finally:
         await asyncio.wait_for(pool.close(), 5)

@@ -31,12 +31,12 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from chatalot.api.auth import CLIENT_IP_KEY
 from chatalot.api.client_ip import ClientIpResolver
 from chatalot.api.cors import Cors
 from chatalot.api.errors import REQUEST_ID_KEY, send_error
+from chatalot.api.request_facts import FACTS_KEY, RequestFacts
 from chatalot.logs import direct_writer
-from chatalot.ratelimit import AUTH_RULE, GLOBAL_RULE, RateLimiter
+from chatalot.ratelimit import AUTH_RULE, GLOBAL_RULE, Decision, RateLimiter
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -73,15 +73,29 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 _REPLACED = frozenset({name for name, _ in SECURITY_HEADERS} | {b"x-frame-options"})
 _REPLACED_WITH_CACHE = _REPLACED | {b"cache-control"}
+_IMMUTABLE = b"public, max-age=31536000, immutable"
+_HEADERS_IMMUTABLE = (*SECURITY_HEADERS, (b"cache-control", _IMMUTABLE))
+_HEADERS_NO_CACHE = (*SECURITY_HEADERS, (b"cache-control", b"no-cache"))
 
 
 def cache_control_for(path: str) -> bytes | None:
     """The Cache-Control the original forces on a path, or None to keep the handler's."""
     if path.startswith("/_app/immutable/"):
-        return b"public, max-age=31536000, immutable"
+        return _IMMUTABLE
     if path == "/api" or path.startswith("/api/"):
         return None
     return b"no-cache"
+
+
+def _fixed_headers(path: str) -> tuple[tuple[tuple[bytes, bytes], ...], frozenset[bytes]]:
+    """The headers the edge adds to every response on ``path`` (security headers, and the
+    Cache-Control of ``cache_control_for``) and the handler's headers they replace."""
+    if path.startswith("/api/"):
+        return SECURITY_HEADERS, _REPLACED
+    cache = cache_control_for(path)
+    if cache is None:
+        return SECURITY_HEADERS, _REPLACED
+    return (_HEADERS_IMMUTABLE if cache is _IMMUTABLE else _HEADERS_NO_CACHE), _REPLACED_WITH_CACHE
 
 
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
@@ -104,12 +118,21 @@ NUL_MESSAGE = "the URL must not contain the NUL character (%00)"
 
 class Edge:
     def __init__(
-        self, app: ASGIApp, limiter: RateLimiter, resolver: ClientIpResolver, cors: Cors
+        self,
+        app: ASGIApp,
+        limiter: RateLimiter,
+        resolver: ClientIpResolver,
+        cors: Cors,
+        ws: tuple[str, ASGIApp] | None = None,
     ) -> None:
+        """``app`` serves every request except WebSocket upgrades on the path of ``ws``
+        (path, endpoint), which go to that endpoint."""
         self.app = app
         self.limiter = limiter
         self.resolver = resolver
         self.cors = cors
+        self.ws_path: str | None = ws[0] if ws is not None else None
+        self.ws_app: ASGIApp = ws[1] if ws is not None else app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -122,22 +145,31 @@ class Edge:
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         client_ip = self.resolver.from_scope(scope)
-        scope[CLIENT_IP_KEY] = client_ip
+        scope[FACTS_KEY] = RequestFacts(client_ip)
         if not (await self.limiter.take(GLOBAL_RULE, client_ip)).allowed:
             await send({"type": "websocket.close", "code": 1008})
             return
-        await self.app(scope, receive, send)
+        if scope["path"] == self.ws_path:
+            await self.ws_app(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
-    def _scan(self, scope: Scope) -> _Scanned:
-        """What the edge needs from the request's headers, in one pass (forwarding headers
-        only from a trusted proxy)."""
+    def _scan(self, scope: Scope) -> RequestFacts:  # noqa: C901  (one pass over the headers)
+        """What the edge and authentication need from the request's headers, in one pass
+        (forwarding headers only from a trusted proxy)."""
         client = scope.get("client")
         peer = (client[0] if client else None) or "unknown"
         trusted = self.resolver.is_trusted(peer)
-        found = _Scanned()
+        found = RequestFacts()
         cf_ip = real_ip = forwarded = None
         for key, value in scope["headers"]:
-            if key == b"x-request-id":
+            if key == b"authorization":
+                if found.authorization is None:  # the first one counts, as in the framework
+                    found.authorization = value
+            elif key == b"user-agent":
+                if found.user_agent is None:
+                    found.user_agent = value
+            elif key == b"x-request-id":
                 if _SAFE_REQUEST_ID.match(value):
                     found.request_id = value.decode()
             elif key == b"origin":
@@ -158,27 +190,39 @@ class Edge:
         )
         return found
 
-    async def _refused(self, scope: Scope, client_ip: str, send: Send) -> bool:
-        """Answers a request the rate limits or the URL check refuse; True if it did."""
-        path = scope["path"]
+    def _refused_now(self, scope: Scope, client_ip: str) -> _Refusal | None:
+        """The error for a request the rate limits or the URL check refuse, None if it may
+        go on, or ``_ASK_LIMITER`` when the limiter must be awaited (``_refused``)."""
         if scope["method"] != "OPTIONS":  # OPTIONS (Allow) costs nothing
-            decision = await self.limiter.take(GLOBAL_RULE, client_ip)
-            message = GLOBAL_MESSAGE
-            if decision.allowed and path in AUTH_PATHS:
-                decision = await self.limiter.take(AUTH_RULE, client_ip)
-                message = AUTH_MESSAGE
+            limiter = self.limiter
+            decision = limiter.take_now(GLOBAL_RULE, client_ip)
+            if decision is None:
+                return _ASK_LIMITER
             if not decision.allowed:
-                retry_after = (b"retry-after", str(decision.retry_after).encode())
-                await send_error(send, 429, "rate_limited", message, (retry_after,))
-                return True
-        if b"%00" in scope.get("query_string", b"") or "\x00" in path:
-            await send_error(send, 400, "validation_error", NUL_MESSAGE)
-            return True
-        return False
+                return _rate_limited(decision, GLOBAL_MESSAGE)
+            if scope["path"] in AUTH_PATHS:
+                decision = limiter.take_now(AUTH_RULE, client_ip)
+                if decision is None:  # pragma: no cover - a limiter answers both or neither
+                    return _ASK_LIMITER
+                if not decision.allowed:
+                    return _rate_limited(decision, AUTH_MESSAGE)
+        return _bad_url(scope)
+
+    async def _refused(self, scope: Scope, client_ip: str) -> _Refusal | None:
+        """``_refused_now`` with a limiter that must be awaited (shared through Redis)."""
+        if scope["method"] != "OPTIONS":
+            decision = await self.limiter.take(GLOBAL_RULE, client_ip)
+            if not decision.allowed:
+                return _rate_limited(decision, GLOBAL_MESSAGE)
+            if scope["path"] in AUTH_PATHS:
+                decision = await self.limiter.take(AUTH_RULE, client_ip)
+                if not decision.allowed:
+                    return _rate_limited(decision, AUTH_MESSAGE)
+        return _bad_url(scope)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = self._scan(scope)
-        scope[CLIENT_IP_KEY] = found.client_ip
+        scope[FACTS_KEY] = found
         # 64 random bits as 16 hex digits: unique enough to find a request in the log (not a
         # secret, so no system call for it)
         request_id = found.request_id or f"{random.getrandbits(64):016x}"
@@ -188,12 +232,8 @@ class Edge:
         origin = found.origin
         preflight = method == "OPTIONS" and origin is not None
 
-        cache = cache_control_for(path)
-        dropped = _REPLACED if cache is None else _REPLACED_WITH_CACHE
-        added = [*SECURITY_HEADERS]
-        if cache is not None:
-            added.append((b"cache-control", cache))
-        added.append((b"x-request-id", request_id.encode()))
+        fixed, dropped = _fixed_headers(path)
+        added = [*fixed, (b"x-request-id", request_id.encode())]
         if origin is not None and not preflight and self.cors.allows(origin):
             added += self.cors.grant(origin)
         head = method == "HEAD"
@@ -220,25 +260,37 @@ class Edge:
                     origin, found.preflight_method, found.preflight_headers
                 )
                 await _respond(send_with_headers, *answer)
-            elif not await self._refused(scope, found.client_ip, send_with_headers):
-                if head:
-                    # a copy: the server keeps the original scope and must still see HEAD
-                    # (uvicorn then expects no body, whatever Content-Length says)
-                    scope = {**scope, "method": "GET"}
-                await self.app(scope, receive, send_with_headers)
+                return
+            refusal = self._refused_now(scope, found.client_ip)
+            if refusal is _ASK_LIMITER:
+                refusal = await self._refused(scope, found.client_ip)
+            if refusal is not None:
+                status_code, code, message, extra = refusal
+                await send_error(send_with_headers, status_code, code, message, extra)
+                return
+            if head:
+                # a copy: the server keeps the original scope and must still see HEAD
+                # (uvicorn then expects no body, whatever Content-Length says)
+                scope = {**scope, "method": "GET"}
+            await self.app(scope, receive, send_with_headers)
         finally:
             _log_request(method, path, status, started, request_id)
 
 
-class _Scanned:
-    __slots__ = ("client_ip", "origin", "preflight_headers", "preflight_method", "request_id")
+# (status, error code, message, extra headers) of a request the edge refuses
+_Refusal = tuple[int, str, str, tuple[tuple[bytes, bytes], ...]]
+_ASK_LIMITER: _Refusal = (0, "", "", ())  # marker: the limiter's answer must be awaited
 
-    def __init__(self) -> None:
-        self.client_ip = "unknown"
-        self.request_id: str | None = None
-        self.origin: bytes | None = None
-        self.preflight_method: bytes | None = None
-        self.preflight_headers: bytes | None = None
+
+def _rate_limited(decision: Decision, message: str) -> _Refusal:
+    retry_after = (b"retry-after", str(decision.retry_after).encode())
+    return 429, "rate_limited", message, (retry_after,)
+
+
+def _bad_url(scope: Scope) -> _Refusal | None:
+    if b"%00" in scope.get("query_string", b"") or "\x00" in scope["path"]:
+        return 400, "validation_error", NUL_MESSAGE, ()
+    return None
 
 
 def _log_request(method: str, path: str, status: int, started: float, request_id: str) -> None:

@@ -109,29 +109,11 @@ class Database:
     def pool(self) -> Any:
         return self._pool
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Any]:
-        """A connection for reads outside a transaction (joins the current one if any)."""
-        current = _current_tx.get()
-        if current is not None:
-            yield current.conn
-            return
-        if self._single is not None:
-            async with self._single_lock:
-                yield self._single
-            return
-        conn = await self._acquire()
-        try:
-            yield conn
-        except Exception as err:
-            if database_unavailable(err, conn):
-                raise self._unavailable(err) from None
-            raise
-        else:
-            if self._outage_started is not None:
-                self._reachable_again()
-        finally:
-            await self._pool.release(conn)
+    def connection(self) -> _Connection:
+        """A connection for reads outside a transaction (joins the current one if any)::
+
+        async with ctx.db.connection() as conn: ..."""
+        return _Connection(self)
 
     @asynccontextmanager
     async def transaction(self, name: str) -> AsyncIterator[Tx]:
@@ -161,8 +143,13 @@ class Database:
             await self.sink(tx.outbox)
 
     async def _acquire(self) -> Any:
+        pool = self._pool
+        # With a connection free the wait is bounded already (by the pool's connect timeout, if
+        # the free slot must reconnect first), and asyncpg's acquire and release each set up a
+        # timer for a timeout: most requests find one free, so the timers are kept for a wait.
+        timeout = None if _has_free_connection(pool) else self.acquire_timeout
         try:
-            conn = await self._pool.acquire(timeout=self.acquire_timeout)
+            conn = await pool.acquire(timeout=timeout)
         except TimeoutError:
             self.acquire_timeouts += 1
             log.warning(
@@ -205,6 +192,57 @@ class Database:
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
+
+
+class _Connection:
+    """``Database.connection()``: a plain class rather than a generator-based context manager,
+    since nearly every request enters one (docs/benchmarks.md, the edge's cost)."""
+
+    __slots__ = ("_conn", "_db", "_locked")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._conn: Any = None
+        self._locked = False
+
+    async def __aenter__(self) -> Any:
+        current = _current_tx.get()
+        if current is not None:
+            return current.conn
+        db = self._db
+        if db._single is not None:
+            await db._single_lock.acquire()
+            self._locked = True
+            return db._single
+        self._conn = await db._acquire()
+        return self._conn
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: Any
+    ) -> None:
+        db = self._db
+        if self._locked:
+            db._single_lock.release()
+            return
+        conn = self._conn
+        if conn is None:  # joined the current transaction
+            return
+        self._conn = None
+        try:
+            if err is None:
+                if db._outage_started is not None:
+                    db._reachable_again()
+            elif isinstance(err, Exception) and database_unavailable(err, conn):
+                raise db._unavailable(err) from None
+        finally:
+            await db._pool.release(conn)
+
+
+def _has_free_connection(pool: Any) -> bool:
+    """Whether acquiring from asyncpg's pool returns without waiting for a release (its queue
+    of free connection slots is not empty). False when that cannot be told."""
+    queue = getattr(pool, "_queue", None)
+    return isinstance(queue, asyncio.Queue) and queue.qsize() > 0
 
 
 def _describe(err: BaseException) -> str:

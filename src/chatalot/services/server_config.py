@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from chatalot.config import IceServer
 from chatalot.context import Ctx
 
 
-@dataclass(frozen=True, slots=True)
-class ServerConfig:
+class ServerConfig(msgspec.Struct, frozen=True):  # a struct: built on every request
     registration_mode: str
     public_url: str | None
     ice_servers: tuple[IceServer, ...]
