@@ -26,6 +26,8 @@ _Choice = TypeVar("_Choice", bound=str)
 
 DEFAULT_CORS_ORIGINS = ("https://chatalot.seglamater.app", "tauri://localhost")
 DEFAULT_TRUSTED_PROXIES = ("127.0.0.1/32", "::1/128")
+DEFAULT_SEARCH_LANGUAGE = "simple"
+DEFAULT_TURN_TTL_SECS = 86_400
 PLACEHOLDER_SECRETS = frozenset(
     {"", "change-me", "changeme", "change_me", "changethis", "secret", "placeholder", "xxx"}
 )
@@ -44,6 +46,16 @@ class IceServer:
     urls: tuple[str, ...]
     username: str | None = None
     credential: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnSettings:
+    """The TURN REST scheme (coturn ``use-auth-secret``, Synapse ``turn_shared_secret``): the
+    server signs short-lived credentials with a secret it shares with the TURN server."""
+
+    shared_secret: str = field(repr=False)  # never printed: see Settings.redacted()
+    uris: tuple[str, ...]
+    ttl_secs: int = DEFAULT_TURN_TTL_SECS
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +108,8 @@ class Settings:
     pool: PoolSettings = field(default_factory=PoolSettings)
     shutdown_timeout_secs: float = 10.0
     rate_limits: bool = True  # CHATALOT_RATE_LIMITS=off (dev only): for fuzzing and load tests
+    search_language: str = DEFAULT_SEARCH_LANGUAGE  # a PostgreSQL text-search configuration
+    turn: TurnSettings | None = None  # TURN_SHARED_SECRET + TURN_URIS: TURN REST credentials
 
     @property
     def embedded_database(self) -> bool:
@@ -125,6 +139,9 @@ class Settings:
             "ADMIN_USERNAME": self.admin_username or "(unset)",
             "PUBLIC_URL": self.public_url if self.public_url is not None else "(unset)",
             "ICE_SERVERS": f"{len(self.ice_servers)} server(s)",
+            "TURN_SHARED_SECRET": secret if self.turn else "(unset)",
+            "TURN_URIS": ",".join(self.turn.uris) if self.turn else "(unset)",
+            "TURN_TTL_SECS": str(self.turn.ttl_secs if self.turn else DEFAULT_TURN_TTL_SECS),
             "VAPID_PRIVATE_KEY": secret if self.vapid_private_key else "(unset)",
             "VAPID_PUBLIC_KEY": self.vapid_public_key or "(unset)",
             "STATIC_FILES_PATH": str(self.static_files_path),
@@ -146,6 +163,7 @@ class Settings:
             "CHATALOT_DB_CONNECT_RETRY_SECS": _num(self.pool.connect_retry_secs),
             "CHATALOT_SHUTDOWN_TIMEOUT_SECS": _num(self.shutdown_timeout_secs),
             "CHATALOT_RATE_LIMITS": "on" if self.rate_limits else "off",
+            "SEARCH_LANGUAGE": self.search_language,
         }
         return out
 
@@ -165,6 +183,9 @@ KNOWN_VARIABLES: tuple[str, ...] = (
     "ADMIN_USERNAME",
     "PUBLIC_URL",
     "ICE_SERVERS",
+    "TURN_SHARED_SECRET",
+    "TURN_URIS",
+    "TURN_TTL_SECS",
     "VAPID_PRIVATE_KEY",
     "VAPID_PUBLIC_KEY",
     "STATIC_FILES_PATH",
@@ -186,6 +207,7 @@ KNOWN_VARIABLES: tuple[str, ...] = (
     "CHATALOT_DB_CONNECT_RETRY_SECS",
     "CHATALOT_SHUTDOWN_TIMEOUT_SECS",
     "CHATALOT_RATE_LIMITS",
+    "SEARCH_LANGUAGE",
 )
 
 
@@ -266,6 +288,8 @@ def load_settings(environ: Mapping[str, str], *, require_secrets: bool = True) -
         pool=pool,
         shutdown_timeout_secs=env.number("CHATALOT_SHUTDOWN_TIMEOUT_SECS", 10.0, low=0.0),
         rate_limits=_rate_limits(env, environment),
+        search_language=_search_language(env),
+        turn=_turn(env, environment, require_secrets=require_secrets),
     )
 
 
@@ -278,6 +302,66 @@ def _rate_limits(env: _Env, environment: Environment) -> bool:
             "CHATALOT_RATE_LIMITS", "off is allowed only with CHATALOT_ENV=dev (for testing)"
         )
     return rate_limits
+
+
+_TURN_URI = re.compile(
+    r"turns?:(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?(?:\?transport=(?:udp|tcp))?"
+)
+
+
+def _turn(env: _Env, environment: Environment, *, require_secrets: bool) -> TurnSettings | None:
+    """TURN_SHARED_SECRET and TURN_URIS (both or neither) and TURN_TTL_SECS."""
+    ttl = env.integer("TURN_TTL_SECS", DEFAULT_TURN_TTL_SECS, low=60, high=7 * 86_400)
+    secret = env.optional("TURN_SHARED_SECRET")
+    uris = env.csv("TURN_URIS", ())
+    if secret is None and not uris:
+        return None
+    if secret is None:
+        raise ConfigError("TURN_SHARED_SECRET", "must be set when TURN_URIS is set")
+    if not uris:
+        raise ConfigError(
+            "TURN_URIS",
+            "must list the TURN server (e.g. turn:turn.example.com:3478) when "
+            "TURN_SHARED_SECRET is set",
+        )
+    for uri in uris:
+        if not _TURN_URI.fullmatch(uri):
+            raise ConfigError(
+                "TURN_URIS",
+                "each entry must be turn:host[:port][?transport=udp|tcp] or turns:... "
+                f"(got {uri!r})",
+            )
+    if (
+        require_secrets
+        and environment != "dev"
+        and (secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 16)
+    ):
+        raise ConfigError(
+            "TURN_SHARED_SECRET",
+            "still holds a placeholder or is shorter than 16 characters; generate one with "
+            "`openssl rand -hex 32`",
+        )
+    return TurnSettings(shared_secret=secret, uris=uris, ttl_secs=ttl)
+
+
+_TS_CONFIG_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _search_language(env: _Env) -> str:
+    """SEARCH_LANGUAGE: the name of a PostgreSQL text-search configuration (``english``,
+    ``german``, ...; any case). Whether the database has it is checked at startup
+    (services/search_index.py: unknown names fall back to ``simple`` with a warning)."""
+    value = env.optional("SEARCH_LANGUAGE")
+    if value is None:
+        return DEFAULT_SEARCH_LANGUAGE
+    name = value.lower()
+    if not _TS_CONFIG_NAME.fullmatch(name):
+        raise ConfigError(
+            "SEARCH_LANGUAGE",
+            "must be the name of a PostgreSQL text-search configuration, e.g. simple or "
+            f"english (got {value!r})",
+        )
+    return name
 
 
 _DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")

@@ -42,7 +42,7 @@ from chatalot.ratelimit import (
     RedisRateLimiter,
     UnlimitedRateLimiter,
 )
-from chatalot.realtime import presence, typing_indicators
+from chatalot.realtime import presence, typing_indicators, voice_cleanup
 from chatalot.realtime.broker import Broker, LocalBroker, RedisBroker
 from chatalot.realtime.hub import Hub
 from chatalot.realtime.ws_protocol import FastWebSocketProtocol
@@ -51,6 +51,7 @@ from chatalot.security.tokens import JwtKeys, KeyLoadError, TokenService
 from chatalot.services import instance_settings, revoked_sessions, suspensions
 from chatalot.services.maintenance import hourly_cleanup
 from chatalot.services.message_retention import expire_messages, purge_soft_deleted_messages
+from chatalot.services.search_index import IndexJob
 from chatalot.services.startup import load_state, prepare_instance, reload_instance_settings
 
 log = logging.getLogger("chatalot_server")
@@ -204,6 +205,7 @@ async def run_server(settings: Settings) -> None:
         await start_broker(broker)
         await listener.start()
         await prepare_instance(ctx)
+        await _clear_previous_voice(ctx)
     except BaseException:
         await listener.stop()
         await broker.stop()
@@ -223,6 +225,14 @@ async def run_server(settings: Settings) -> None:
     # Typing not renewed for 10 s ends; users of a server process that died go offline.
     jobs.every("typing_expiry", 5, lambda: typing_indicators.expire(ctx), first_after=5)
     jobs.every("dead_processes", 10, lambda: presence.reap_dead_processes(ctx), first_after=10)
+    # Search: SEARCH_LANGUAGE checked at once; messages stored without search columns indexed.
+    jobs.every("index_messages", 60, IndexJob(ctx).run, first_after=1)
+    # Voice: the 15 s disconnect grace, participants of server processes that are gone or no
+    # longer members of the channel, and (hourly) calls left empty.
+    jobs.every("voice_grace", 1, lambda: voice_cleanup.expire_grace(ctx), first_after=1)
+    jobs.every("voice_processes", 10, voice_cleanup.ProcessSweeper(ctx).run, first_after=10)
+    jobs.every("voice_members", 10, lambda: voice_cleanup.remove_non_members(ctx), first_after=10)
+    jobs.every("voice_sweep", 3600, lambda: voice_cleanup.sweep(ctx), first_after=60)
     app = create_app(ctx)
     config = uvicorn.Config(
         app,
@@ -263,6 +273,15 @@ async def run_server(settings: Settings) -> None:
         sock.close()
     log.info("Server shut down gracefully")
     flush_logging()  # log lines are written by a background thread (logs.py): write them now
+
+
+async def _clear_previous_voice(ctx: Ctx) -> None:
+    """Without Redis this process is the only one: the voice participants an earlier process
+    held (a crash, a restart) leave their calls before anyone connects."""
+    try:
+        await voice_cleanup.clear_previous_processes(ctx)  # logs what it cleared
+    except Exception as err:  # the hourly sweep and the clients' own leaves remain
+        log.warning("Could not clear the voice participants of a previous start: %s", err)
 
 
 _background: set[asyncio.Task[None]] = set()

@@ -175,8 +175,11 @@ async def test_cancelled_migration_run_leaves_no_lock(pg: PgServer, fresh_db: st
 
         task = asyncio.create_task(migrate())
         deadline = time.monotonic() + 10
+        # The run polls the lock (db/migrate.py _lock): wait until it has tried at least once.
         while not pids or not await observer.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE pid = $1 AND query LIKE '%pg_try_advisory_lock%'",
+            pids[0],
         ):
             assert time.monotonic() < deadline, "the run never waited for the lock"
             await asyncio.sleep(0.02)

@@ -120,6 +120,9 @@ COMPOSE_DEFAULTS = {
     "GITHUB_REPO_NAME": "",
     "TRUSTED_PROXIES": "",
     "REDIS_URL": "",
+    "TURN_SHARED_SECRET": "",
+    "TURN_URIS": "",
+    "TURN_TTL_SECS": "86400",
     **POOL_VARIABLES,
 }
 
@@ -550,8 +553,14 @@ def test_compose_stop_grace_period_exceeds_shutdown_timeout() -> None:
 
 
 def test_compose_has_no_default_redis_service() -> None:
-    """The default stack is exactly postgres + chatalot (single node, no Redis)."""
-    assert set(compose()["services"]) == {"postgres", "chatalot"}
+    """The default stack (services without a profile) is exactly postgres + chatalot (single
+    node, no Redis); the only optional one is coturn (tests/deploy/test_coturn.py)."""
+    services = compose()["services"]
+    assert {name for name, svc in services.items() if not svc.get("profiles")} == {
+        "postgres",
+        "chatalot",
+    }
+    assert set(services) == {"postgres", "chatalot", "coturn"}
 
 
 # --------------------------------------------------------------------------------------------

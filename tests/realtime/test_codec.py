@@ -61,13 +61,50 @@ def test_malformed(text: str | bytes) -> None:
     assert caught.value.frame == ws.Error(code="invalid_message", message="malformed message")
 
 
-@pytest.mark.parametrize("kind", sorted(ws.LATER_CLIENT_TYPES))
-def test_later_frame_types_are_not_supported_yet(kind: str) -> None:
-    """The protocol's other client frames get a clear not_supported error."""
+VOICE_IDS = (
+    "0190f5a2-7c3e-7def-8abc-0123456789ab",
+    "{0190F5A2-7C3E-7DEF-8ABC-0123456789AC}",
+    "urn:uuid:0190f5a2-7c3e-7def-8abc-0123456789ad",
+)
+
+
+def test_voice_frames() -> None:
+    """The voice and WebRTC frames, with ids in any accepted form; unknown fields ignored."""
+    a, b, c = VOICE_IDS
+    ua, ub, uc = (codec.parse_uuid(v) for v in VOICE_IDS)
+    assert codec.decode(f'{{"type":"join_voice","channel_id":"{a}","x":1}}') == ws.JoinVoice(ua)
+    assert codec.decode(f'{{"type":"leave_voice","channel_id":"{b}"}}') == ws.LeaveVoice(ub)
+    kick = f'{{"type":"kick_from_voice","channel_id":"{a}","user_id":"{c}"}}'
+    assert codec.decode(kick) == ws.KickFromVoice(ua, uc)
+    rtc = f'"target_user_id":"{b}","session_id":"{c}"'
+    assert codec.decode(f'{{"type":"rtc_offer",{rtc},"sdp":"v=0"}}') == ws.RtcOffer(ub, uc, "v=0")
+    assert codec.decode(f'{{"type":"rtc_answer",{rtc},"sdp":""}}') == ws.RtcAnswer(ub, uc, "")
+    candidate = f'{{"type":"rtc_ice_candidate",{rtc},"candidate":"c"}}'
+    assert codec.decode(candidate) == ws.RtcIceCandidate(ub, uc, "c")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type":"join_voice"}',
+        '{"type":"join_voice","channel_id":"general"}',
+        '{"type":"leave_voice","channel_id":7}',
+        '{"type":"kick_from_voice","channel_id":"0190f5a2-7c3e-7def-8abc-0123456789ab"}',
+        '{"type":"rtc_offer","target_user_id":"0190f5a2-7c3e-7def-8abc-0123456789ab","sdp":"x"}',
+        '{"type":"rtc_offer","target_user_id":"0190f5a2-7c3e-7def-8abc-0123456789ab",'
+        '"session_id":"call-1","sdp":"x"}',
+        '{"type":"rtc_answer","target_user_id":"0190f5a2-7c3e-7def-8abc-0123456789ab",'
+        '"session_id":"0190f5a2-7c3e-7def-8abc-0123456789ab","sdp":null}',
+        '{"type":"rtc_ice_candidate","target_user_id":"0190f5a2-7c3e-7def-8abc-0123456789ab",'
+        '"session_id":"0190f5a2-7c3e-7def-8abc-0123456789ab","candidate":{"candidate":"x"}}',
+    ],
+)
+def test_malformed_voice_frames(text: str) -> None:
+    """A missing field, an id that is not a UUID (the call's ``session_id`` too), a wrong
+    type: invalid_message (sizes are the service's)."""
     with pytest.raises(codec.Invalid) as caught:
-        codec.decode(f'{{"type":"{kind}"}}')
-    assert caught.value.code == "not_supported"
-    assert caught.value.message == f"{kind} is not supported yet"
+        codec.decode(text)
+    assert (caught.value.code, caught.value.message) == ws.MALFORMED
 
 
 def test_decode_first() -> None:

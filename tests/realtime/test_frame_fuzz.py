@@ -11,7 +11,7 @@ protocol itself (a frame over 16 MiB, invalid UTF-8).
 The answer every frame must get comes from the documented rules (docs/protocol.md, spec
 ws-auth-ops 1.4/1.9) applied by the project's own decoder as the reference: a frame over
 1 MiB gets ``validation_error "message too large"``; one that does not decode gets the decoder's
-``invalid_message`` / ``not_supported`` error, exactly, in order; a binary frame, ``authenticate``,
+``invalid_message`` error, exactly, in order; a binary frame, ``authenticate``,
 ``(un)subscribe``, ``mark_read`` get nothing (or a subscription limit error); a ``ping`` its
 ``pong``; ``send_message`` exactly one ``message_sent`` or documented refusal; the rest at most one
 documented refusal. Frames are sent in batches closed by a ping, whose echo delimits the batch's
@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import httpx
 import msgspec
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
@@ -47,6 +49,7 @@ from websockets.exceptions import ConnectionClosed
 from chatalot.protocol import codec, events, ws
 from tests.support.faults import (
     LiveClient,
+    bearer_of,
     create_channel,
     kill_servers,
     register_user,
@@ -70,7 +73,8 @@ DOCUMENTED_CODES = frozenset(
     {
         "validation_error",
         "invalid_message",
-        "not_supported",
+        "voice_full",
+        "voice_error",
         "rate_limited",
         "forbidden",
         "not_found",
@@ -189,14 +193,23 @@ def costs_a_token(data: str | bytes) -> bool:
 @dataclass
 class Targets:
     """Real ids the frames may point at, so that some of them get past the decoder and reach
-    the services: the channel, a message in it, the users."""
+    the services: the channel, a message in it, the users, a voice channel of theirs."""
 
     channel: str
     message: str
     users: list[str]
+    voice_channel: str
 
 
-LATER_OR_NEW_TYPES = sorted(ws.LATER_CLIENT_TYPES | {"typing", "stop_typing", "update_presence"})
+VOICE_TYPES = [
+    "join_voice",
+    "leave_voice",
+    "kick_from_voice",
+    "rtc_offer",
+    "rtc_answer",
+    "rtc_ice_candidate",
+]
+LATER_OR_NEW_TYPES = sorted({"typing", "stop_typing", "update_presence", *VOICE_TYPES})
 EMOJIS = ["👍", "🎉", "a", "é", "👨‍👩‍👧‍👦", "x" * 32, "x" * 33, "", " ", "\u0301", "🏳️‍🌈" * 5]
 
 
@@ -263,6 +276,20 @@ class Fuzzer:
             ]
         return rng.choice(choices)()
 
+    def signalling_text(self, limit: int) -> str:
+        """SDP or ICE candidate text: usual, empty, at and over the limit (in UTF-8 bytes)."""
+        rng = self.rng
+        return rng.choice(
+            [
+                self.some_text(100),
+                "",
+                "x" * limit,
+                "x" * (limit + 1),
+                "é" * (limit // 2),
+                "é" * (limit // 2 + 1),
+            ]
+        )
+
     def byte_list(self) -> list[Any]:
         rng = self.rng
         size = rng.choice([0, 1, 12, 100, 256, 257, 4096, 65_536, 65_537])
@@ -317,11 +344,22 @@ class Fuzzer:
             lambda: {"type": "authenticate", "token": self.some_text(200)},
             lambda: {
                 "type": rng.choice(LATER_OR_NEW_TYPES),
-                "channel_id": t.channel,
+                "channel_id": rng.choice([t.channel, t.voice_channel, t.voice_channel]),
                 "status": rng.choice(["online", "idle", "dnd", "invisible", "offline", "x"]),
                 "target_user_id": rng.choice(t.users),
-                "sdp": self.some_text(100),
-                "candidate": self.some_text(100),
+                "user_id": rng.choice(t.users),
+                "session_id": self.random_uuid(),
+                "sdp": self.signalling_text(32_768),
+                "candidate": self.signalling_text(2_048),
+            },
+            lambda: {  # voice frames, more often: joins, leaves and relays between the users
+                "type": rng.choice(VOICE_TYPES),
+                "channel_id": t.voice_channel,
+                "target_user_id": rng.choice(t.users),
+                "user_id": rng.choice(t.users),
+                "session_id": self.random_uuid(),
+                "sdp": self.signalling_text(32_768),
+                "candidate": self.signalling_text(2_048),
             },
         ]
         return rng.choice(makers)()
@@ -633,6 +671,29 @@ class Live:
     targets: Targets
 
 
+async def create_voice_channel(server: ServerProcess, users: list[dict[str, Any]], dsn: str) -> str:
+    """A voice channel created by the first user over HTTP; the others are members (SQL)."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        response = await http.post(
+            "/api/channels",
+            json={"name": "voice", "channel_type": "voice"},
+            headers=bearer_of(users[0]),
+        )
+    assert response.status_code == 200, response.text
+    channel = str(response.json()["id"])
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        for user in users[1:]:
+            await conn.execute(
+                "INSERT INTO channel_members (channel_id, user_id, role) VALUES ($1, $2, 'member')",
+                uuid.UUID(channel),
+                uuid.UUID(str(user["user"]["id"])),
+            )
+    finally:
+        await conn.close()
+    return channel
+
+
 @contextlib.asynccontextmanager
 async def live_server(pg: PgServer, database: str, tmp_path: Path) -> AsyncIterator[Live]:
     """`chatalot serve` on ``database`` with USERS users, a channel of theirs and a message in
@@ -649,7 +710,9 @@ async def live_server(pg: PgServer, database: str, tmp_path: Path) -> AsyncItera
         finally:
             await poster.close()
         assert sent["type"] == "message_sent", sent
-        yield Live(server, users, Targets(channel, sent["id"], [u["user"]["id"] for u in users]))
+        voice = await create_voice_channel(server, users, pg.url(database).dsn)
+        ids = [u["user"]["id"] for u in users]
+        yield Live(server, users, Targets(channel, sent["id"], ids, voice))
         await asyncio.to_thread(server.wait_healthy, 10)
     finally:
         if server.proc.poll() is None:

@@ -15,6 +15,7 @@ database holds a version this code does not have.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import zlib
@@ -25,6 +26,7 @@ from typing import Any
 import asyncpg
 
 SQLX_LOCK_FACTOR = 0x3D32AD9E
+LOCK_POLL_SECS = 0.1  # how often a runner waiting for another one tries the lock again
 _NO_TX_PREFIX = "-- no-transaction"
 _SUFFIXES = (".up.sql", ".down.sql", ".sql")
 
@@ -209,7 +211,7 @@ async def run_migrations(conn: Any, migrations: list[Migration]) -> MigrationRep
     database = await conn.fetchval("SELECT current_database()")
     key = lock_key(database)
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", key)
+        await _lock(conn, key)
         try:
             await conn.execute(_CREATE_BOOKKEEPING)
         except asyncpg.InsufficientPrivilegeError:
@@ -230,13 +232,24 @@ async def run_migrations(conn: Any, migrations: list[Migration]) -> MigrationRep
         await _unlock(conn, key)
 
 
+async def _lock(conn: Any, key: int) -> None:
+    """Take the advisory lock, polling with ``pg_try_advisory_lock`` instead of waiting in
+    ``pg_advisory_lock``: a session blocked in a statement holds a snapshot, and CREATE INDEX
+    CONCURRENTLY (a ``-- no-transaction`` migration run by the process that has the lock) waits
+    for every older snapshot to go away: the two would deadlock. Between tries this session is
+    idle and holds none."""
+    # Polling PostgreSQL: there is no local event to wait for.
+    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):  # noqa: ASYNC110
+        await asyncio.sleep(LOCK_POLL_SECS)
+
+
 async def _unlock(conn: Any, key: int) -> None:
     """Release the session-level advisory lock. The connection may go back to a pool that does
     not reset sessions (db/pool.py), so a lock that cannot be released must not survive it:
     if the unlock fails or is cancelled, the session is ended, which releases every lock (a
     failed unlock is not raised: it would hide the error that made the run stop, if any)."""
     try:
-        # also right when a cancelled pg_advisory_lock never got the lock (it returns false)
+        # also right when a cancelled wait never got the lock (pg_advisory_unlock returns false)
         await conn.execute("SELECT pg_advisory_unlock($1)", key)
     except Exception:
         conn.terminate()

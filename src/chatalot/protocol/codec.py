@@ -4,9 +4,7 @@
 ``error`` frame to answer (spec ws-auth-ops 1.4 and 1.9):
 
 - not JSON, not an object, a wrong field type, an unknown ``type``: ``invalid_message``
-  "malformed message";
-- a client frame type of the protocol that this server does not handle yet:
-  ``not_supported`` "<type> is not supported yet".
+  "malformed message".
 
 ``decode_first(text)`` is the handshake's rule: anything but a well-formed ``authenticate`` is
 ``auth_required``. ``check_size`` is the 1 MiB limit on a text frame (UTF-8 bytes).
@@ -95,6 +93,37 @@ class _StopTypingIn(msgspec.Struct, tag="stop_typing", tag_field="type"):
     channel_id: str
 
 
+class _JoinVoiceIn(msgspec.Struct, tag="join_voice", tag_field="type"):
+    channel_id: str
+
+
+class _LeaveVoiceIn(msgspec.Struct, tag="leave_voice", tag_field="type"):
+    channel_id: str
+
+
+class _KickFromVoiceIn(msgspec.Struct, tag="kick_from_voice", tag_field="type"):
+    channel_id: str
+    user_id: str
+
+
+class _RtcOfferIn(msgspec.Struct, tag="rtc_offer", tag_field="type"):
+    target_user_id: str
+    session_id: str
+    sdp: str
+
+
+class _RtcAnswerIn(msgspec.Struct, tag="rtc_answer", tag_field="type"):
+    target_user_id: str
+    session_id: str
+    sdp: str
+
+
+class _RtcIceCandidateIn(msgspec.Struct, tag="rtc_ice_candidate", tag_field="type"):
+    target_user_id: str
+    session_id: str
+    candidate: str
+
+
 _In = (
     ws.Authenticate
     | ws.Ping
@@ -110,15 +139,16 @@ _In = (
     | ws.UpdatePresence
     | _TypingIn
     | _StopTypingIn
+    | _JoinVoiceIn
+    | _LeaveVoiceIn
+    | _KickFromVoiceIn
+    | _RtcOfferIn
+    | _RtcAnswerIn
+    | _RtcIceCandidateIn
 )
 
 
-class _TypeOnly(msgspec.Struct):
-    type: str
-
-
 _decoder = msgspec.json.Decoder(_In)
-_type_decoder = msgspec.json.Decoder(_TypeOnly)
 _encoder = msgspec.json.Encoder()
 
 _HEX = "[0-9a-fA-F]"
@@ -149,7 +179,7 @@ def decode(data: str | bytes) -> ws.ClientFrame:
     try:
         frame: _In = _decoder.decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        raise _unhandled(data) from None
+        raise Invalid.of(ws.MALFORMED) from None
     if isinstance(frame, _SubscribeIn):
         return ws.Subscribe(channel_ids=[parse_uuid(v) for v in frame.channel_ids])
     if isinstance(frame, _UnsubscribeIn):
@@ -176,30 +206,45 @@ def decode(data: str | bytes) -> ws.ClientFrame:
         return ws.AddReaction(message_id=parse_uuid(frame.message_id), emoji=frame.emoji)
     if isinstance(frame, _RemoveReactionIn):
         return ws.RemoveReaction(message_id=parse_uuid(frame.message_id), emoji=frame.emoji)
-    if isinstance(frame, _TypingIn):
-        return ws.Typing(channel_id=parse_uuid(frame.channel_id))
-    if isinstance(frame, _StopTypingIn):
-        return ws.StopTyping(channel_id=parse_uuid(frame.channel_id))
+    if isinstance(
+        frame, _TypingIn | _StopTypingIn | _JoinVoiceIn | _LeaveVoiceIn | _KickFromVoiceIn
+    ):
+        return _about_a_channel(frame)
     if isinstance(frame, _MarkReadIn):
         return ws.MarkRead(
             channel_id=parse_uuid(frame.channel_id), message_id=parse_uuid(frame.message_id)
         )
+    if isinstance(frame, _RtcOfferIn | _RtcAnswerIn | _RtcIceCandidateIn):
+        return _rtc(frame)
     return frame
+
+
+def _about_a_channel(
+    frame: _TypingIn | _StopTypingIn | _JoinVoiceIn | _LeaveVoiceIn | _KickFromVoiceIn,
+) -> ws.ClientFrame:
+    channel_id = parse_uuid(frame.channel_id)
+    if isinstance(frame, _TypingIn):
+        return ws.Typing(channel_id=channel_id)
+    if isinstance(frame, _StopTypingIn):
+        return ws.StopTyping(channel_id=channel_id)
+    if isinstance(frame, _JoinVoiceIn):
+        return ws.JoinVoice(channel_id=channel_id)
+    if isinstance(frame, _LeaveVoiceIn):
+        return ws.LeaveVoice(channel_id=channel_id)
+    return ws.KickFromVoice(channel_id=channel_id, user_id=parse_uuid(frame.user_id))
+
+
+def _rtc(frame: _RtcOfferIn | _RtcAnswerIn | _RtcIceCandidateIn) -> ws.ClientFrame:
+    target, session = parse_uuid(frame.target_user_id), parse_uuid(frame.session_id)
+    if isinstance(frame, _RtcOfferIn):
+        return ws.RtcOffer(target_user_id=target, session_id=session, sdp=frame.sdp)
+    if isinstance(frame, _RtcAnswerIn):
+        return ws.RtcAnswer(target_user_id=target, session_id=session, sdp=frame.sdp)
+    return ws.RtcIceCandidate(target_user_id=target, session_id=session, candidate=frame.candidate)
 
 
 def _optional_uuid(value: str | None) -> uuid.UUID | None:
     return None if value is None else parse_uuid(value)
-
-
-def _unhandled(data: str | bytes) -> Invalid:
-    """Why a frame did not decode: a later step's frame type, or malformed."""
-    try:
-        kind = _type_decoder.decode(data).type
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return Invalid.of(ws.MALFORMED)
-    if kind in ws.LATER_CLIENT_TYPES:
-        return Invalid(ws.NOT_SUPPORTED_CODE, f"{kind} is not supported yet")
-    return Invalid.of(ws.MALFORMED)
 
 
 def decode_first(data: str | bytes) -> ws.Authenticate:

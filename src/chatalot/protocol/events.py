@@ -256,3 +256,57 @@ class PresenceBulk(msgspec.Struct, tag="presence_bulk", tag_field="type"):
     """On connect, to the new session: ``[user_id, status]`` of each online community mate."""
 
     statuses: list[tuple[str, str]]
+
+
+class VoiceStateUpdate(msgspec.Struct, tag="voice_state_update", tag_field="type"):
+    """The full list of a channel's call participants (authoritative; empty when the call
+    ended): to the channel's subscribers on join, leave, kick and clean-up, and to the session
+    itself on its ``join_voice`` and ``subscribe``."""
+
+    channel_id: str
+    participants: list[str]
+
+
+class UserJoinedVoice(msgspec.Struct, tag="user_joined_voice", tag_field="type"):
+    """``join_voice``: to the channel's subscribers, after its ``voice_state_update``."""
+
+    channel_id: str
+    user_id: str
+
+
+class UserLeftVoice(msgspec.Struct, tag="user_left_voice", tag_field="type"):
+    """A participant left the call (``leave_voice``, joining another call, a kick, the 15 s
+    disconnect grace, their server process gone): to the channel's subscribers, before the
+    ``voice_state_update``."""
+
+    channel_id: str
+    user_id: str
+
+
+class KickedFromVoice(msgspec.Struct, tag="kicked_from_voice", tag_field="type"):
+    """``kick_from_voice``: to the channel's subscribers, before ``user_left_voice``."""
+
+    channel_id: str
+    user_id: str
+    kicked_by: str
+
+
+class RtcOffer(msgspec.Struct, tag="rtc_offer", tag_field="type"):
+    """WebRTC signalling relayed from a call participant: to every session of the target, on
+    whichever server process (the same-named client frame carries ``target_user_id``)."""
+
+    from_user_id: str
+    session_id: str
+    sdp: str
+
+
+class RtcAnswer(msgspec.Struct, tag="rtc_answer", tag_field="type"):
+    from_user_id: str
+    session_id: str
+    sdp: str
+
+
+class RtcIceCandidate(msgspec.Struct, tag="rtc_ice_candidate", tag_field="type"):
+    from_user_id: str
+    session_id: str
+    candidate: str

@@ -1,10 +1,8 @@
 """WebSocket frames of ``/ws`` (both directions), pure data: msgspec Structs tagged on ``type``
 with the original's snake_case names, so ``msgspec.json.encode(frame)`` is the wire frame.
 
-Client -> server frames handled so far: ``authenticate``, ``ping``, ``subscribe``,
-``unsubscribe``, ``send_message``, ``edit_message``, ``delete_message``. The other client frame
-types of the protocol (``LATER_CLIENT_TYPES``) are recognised and answered with a
-``not_supported`` error until their step is built.
+Client -> server frames: every client frame of the protocol (spec ws-auth-ops 1.7), voice and
+WebRTC signalling included (``join_voice`` ... ``rtc_ice_candidate``).
 
 Server -> client frames here are the session's own (``authenticated``, ``pong``, ``error``);
 events pushed after a state change are in ``protocol/events.py``. Every frame and error is listed
@@ -115,6 +113,44 @@ class StopTyping(msgspec.Struct, tag="stop_typing", tag_field="type"):
     channel_id: uuid.UUID
 
 
+class JoinVoice(msgspec.Struct, tag="join_voice", tag_field="type"):
+    """Join the call of a voice channel (members only); leaves the caller's other call."""
+
+    channel_id: uuid.UUID
+
+
+class LeaveVoice(msgspec.Struct, tag="leave_voice", tag_field="type"):
+    channel_id: uuid.UUID
+
+
+class KickFromVoice(msgspec.Struct, tag="kick_from_voice", tag_field="type"):
+    """Remove ``user_id`` from the channel's call (the caller must outrank them)."""
+
+    channel_id: uuid.UUID
+    user_id: uuid.UUID
+
+
+class RtcOffer(msgspec.Struct, tag="rtc_offer", tag_field="type"):
+    """WebRTC signalling, relayed to every session of ``target_user_id`` when both are in the
+    same call. ``session_id`` is the client's own call id, passed through."""
+
+    target_user_id: uuid.UUID
+    session_id: uuid.UUID
+    sdp: str
+
+
+class RtcAnswer(msgspec.Struct, tag="rtc_answer", tag_field="type"):
+    target_user_id: uuid.UUID
+    session_id: uuid.UUID
+    sdp: str
+
+
+class RtcIceCandidate(msgspec.Struct, tag="rtc_ice_candidate", tag_field="type"):
+    target_user_id: uuid.UUID
+    session_id: uuid.UUID
+    candidate: str
+
+
 ClientFrame = (
     Authenticate
     | Ping
@@ -130,18 +166,12 @@ ClientFrame = (
     | UpdatePresence
     | Typing
     | StopTyping
-)
-
-# Client frame types of the protocol that later steps handle (spec ws-auth-ops 1.7).
-LATER_CLIENT_TYPES = frozenset(
-    {
-        "rtc_offer",
-        "rtc_answer",
-        "rtc_ice_candidate",
-        "join_voice",
-        "leave_voice",
-        "kick_from_voice",
-    }
+    | JoinVoice
+    | LeaveVoice
+    | KickFromVoice
+    | RtcOffer
+    | RtcAnswer
+    | RtcIceCandidate
 )
 
 
@@ -201,7 +231,7 @@ TOO_MANY_SUBSCRIPTIONS = ("validation_error", "too many active subscriptions")
 SUBSCRIBE_BATCH = ("validation_error", "cannot subscribe to more than 200 channels at once")
 OUT_OF_SYNC = ("out_of_sync", "connection lagged, please refresh")
 TRY_AGAIN_LATER = ("internal_error", "the server is unavailable, try again shortly")
-NOT_SUPPORTED_CODE = "not_supported"
+VOICE_TOO_FAST = ("rate_limited", "please wait before joining/leaving voice again")
 
 
 def error(pair: tuple[str, str]) -> Error:

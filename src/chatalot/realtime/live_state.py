@@ -14,11 +14,18 @@ layer (realtime/presence.py, realtime/typing.py) decides what to announce from t
 - Typing: (channel, user) -> time of the last ``user_typing`` broadcast (Unix seconds, so that
   processes agree); a new broadcast at most every ``TYPING_DEDUP_SECONDS``, entries older than
   ``TYPING_EXPIRY_SECONDS`` expire (``user_stopped_typing``).
+- Voice pace: a token bucket per user for ``join_voice`` / ``leave_voice``, whichever session or
+  process they come from: ``VOICE_PACE_BURST`` (2) at once, then one per ``VOICE_PACE_SECONDS``
+  (2 s).
+- Processes: each has an id (``process_id``; voice participants record the process that holds
+  them) and, with Redis, a heartbeat; ``process_heartbeats`` tells the voice clean-up which
+  processes are gone (None with one process: there is no other).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 
 from chatalot.ids import ChannelId, UserId
@@ -28,6 +35,9 @@ log = logging.getLogger("chatalot_server.ws")
 
 TYPING_DEDUP_SECONDS = 3.0
 TYPING_EXPIRY_SECONDS = 10.0
+VOICE_PACE_SECONDS = 2.0
+VOICE_PACE_BURST = 2
+DEAD_AFTER_SECONDS = 30.0  # a process silent this long is gone (redis_state.py)
 
 STATUSES = frozenset({"online", "idle", "dnd", "invisible", "offline"})
 HIDDEN = frozenset({"invisible", "offline"})
@@ -38,9 +48,17 @@ def shown_status(status: str) -> str:
     return "offline" if status in HIDDEN else status
 
 
+def refill(tokens: float, elapsed: float) -> float:
+    """The voice pace bucket ``elapsed`` seconds later (a clock going back adds nothing)."""
+    return min(float(VOICE_PACE_BURST), tokens + max(0.0, elapsed) / VOICE_PACE_SECONDS)
+
+
 class LiveState:
     """The interface; every method may raise when the shared store is unreachable (callers log
     and carry on)."""
+
+    process_id: str = ""
+    dead_after_seconds: float = DEAD_AFTER_SECONDS
 
     async def start(self) -> None:
         return None
@@ -96,14 +114,26 @@ class LiveState:
         who are therefore offline now (each returned by one process only)."""
         return []
 
+    async def voice_pace(self, user_id: UserId, now: float) -> bool:
+        """Take a token of the user's voice join/leave bucket at ``now`` (Unix seconds); False
+        when it is empty."""
+        raise NotImplementedError
+
+    async def process_heartbeats(self) -> dict[str, float] | None:
+        """Every server process the shared state knows, with the time of its last heartbeat
+        (Unix seconds); None when this process is the only one (no shared state)."""
+        return None
+
 
 class LocalLiveState(LiveState):
     """One process: the hub is the list of sessions; the rest are dictionaries."""
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        self.process_id = uuid.uuid4().hex
         self._status: dict[UserId, str] = {}
         self._typing: dict[tuple[ChannelId, UserId], float] = {}
+        self._voice_pace: dict[UserId, tuple[float, float]] = {}
 
     async def went_online(self, user_id: UserId) -> bool:
         return True
@@ -147,3 +177,16 @@ class LocalLiveState(LiveState):
         for key in expired:
             del self._typing[key]
         return expired
+
+    async def voice_pace(self, user_id: UserId, now: float) -> bool:
+        pace = self._voice_pace
+        if len(pace) > 1024:  # forget the buckets that are full again
+            full = VOICE_PACE_BURST * VOICE_PACE_SECONDS
+            for user in [u for u, (_, at) in pace.items() if now - at >= full]:
+                del pace[user]
+        tokens, at = pace.get(user_id, (float(VOICE_PACE_BURST), now))
+        tokens = refill(tokens, now - at)
+        if tokens < 1.0:
+            return False
+        pace[user_id] = (tokens - 1.0, now)
+        return True

@@ -10,6 +10,8 @@ for the meaning of each operation. Keys:
 - ``chatalot:status``: hash, user -> status chosen with ``update_presence`` (absent: online).
 - ``chatalot:typing``: sorted set, ``<channel>:<user>`` -> time of the last typing broadcast;
   the dedup check and the update are one Lua script, so two processes never both broadcast.
+- ``chatalot:voicepace:<user>``: hash ``tokens``, ``at``: the user's voice join/leave bucket,
+  taken in one Lua script (expires once full again).
 
 When Redis loses its data (restart without persistence), a process notices at its next heartbeat
 (its entry in ``chatalot:procs`` is new again) and registers its users again.
@@ -28,9 +30,12 @@ from typing import Any
 from chatalot.ids import ChannelId, UserId
 from chatalot.realtime.hub import Hub
 from chatalot.realtime.live_state import (
+    DEAD_AFTER_SECONDS,
     HIDDEN,
     TYPING_DEDUP_SECONDS,
     TYPING_EXPIRY_SECONDS,
+    VOICE_PACE_BURST,
+    VOICE_PACE_SECONDS,
     LiveState,
 )
 from chatalot.redis_client import OutageLog, open_redis
@@ -38,7 +43,6 @@ from chatalot.redis_client import OutageLog, open_redis
 log = logging.getLogger("chatalot_server.ws")
 
 HEARTBEAT_SECONDS = 5.0
-DEAD_AFTER_SECONDS = 30.0
 PREFIX = "chatalot"
 
 # KEYS[1] typing set; ARGV: member, now, dedup seconds. 1 = broadcast (and recorded).
@@ -48,6 +52,24 @@ if last and tonumber(ARGV[2]) - tonumber(last) < tonumber(ARGV[3]) then
   return 0
 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+"""
+
+# KEYS[1] the user's bucket; ARGV: now, burst, seconds per token. 1 = a token was taken.
+_VOICE_PACE_SCRIPT = """
+local now = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local per = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = burst
+if state[1] then
+  tokens = math.min(burst, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) / per)
+end
+if tokens < 1 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst * per) + 1)
 return 1
 """
 
@@ -70,6 +92,7 @@ class RedisLiveState(LiveState):
         self.hub = hub
         self.url = url
         self.origin = origin
+        self.process_id = origin
         self.heartbeat_seconds = heartbeat_seconds
         self.dead_after_seconds = dead_after_seconds
         self.procs_key = f"{prefix}:procs"
@@ -78,6 +101,7 @@ class RedisLiveState(LiveState):
         self.prefix = prefix
         self._redis: Any = None
         self._typing_script: Any = None
+        self._voice_pace_script: Any = None
         self._heartbeat: asyncio.Task[None] | None = None
         self.outage = OutageLog(log, "presence and typing (each process sees only its own)")
 
@@ -90,6 +114,7 @@ class RedisLiveState(LiveState):
     async def start(self) -> None:
         self._redis = open_redis(self.url)
         self._typing_script = self._redis.register_script(_TYPING_SCRIPT)
+        self._voice_pace_script = self._redis.register_script(_VOICE_PACE_SCRIPT)
         await self._beat()
         self._heartbeat = asyncio.get_running_loop().create_task(self._beat_forever())
 
@@ -260,3 +285,16 @@ class RedisLiveState(LiveState):
                 channel, user = text.split(":", 1)
                 expired.append((ChannelId(uuid.UUID(channel)), UserId(uuid.UUID(user))))
         return expired
+
+    # --- voice ---------------------------------------------------------------------------------
+
+    async def voice_pace(self, user_id: UserId, now: float) -> bool:
+        result = await self._voice_pace_script(
+            keys=[f"{self.prefix}:voicepace:{user_id}"],
+            args=[now, VOICE_PACE_BURST, VOICE_PACE_SECONDS],
+        )
+        return bool(result)
+
+    async def process_heartbeats(self) -> dict[str, float] | None:
+        entries = await self._redis.zrange(self.procs_key, 0, -1, withscores=True)
+        return {_decode(process): float(at) for process, at in entries}

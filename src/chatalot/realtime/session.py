@@ -27,11 +27,12 @@ from typing import Any
 
 from chatalot.api.middleware import Receive, Send
 from chatalot.context import Ctx
+from chatalot.db.database import Emitted
 from chatalot.errors import ChatalotError
 from chatalot.ids import ChannelId, MessageId, UserId
-from chatalot.protocol import codec, ws
+from chatalot.protocol import codec, events, ws
 from chatalot.protocol.time import rfc3339
-from chatalot.realtime import presence, typing_indicators
+from chatalot.realtime import presence, typing_indicators, voice_cleanup
 from chatalot.realtime.hub import CLOSE_POLICY, CLOSE_TRY_AGAIN, Connection, Hub, frame_message
 from chatalot.realtime.version import ServerVersion
 from chatalot.realtime.ws_protocol import FRAME_KEY
@@ -40,7 +41,9 @@ from chatalot.security.tokens import AccessClaims
 from chatalot.services import messages as messages_service
 from chatalot.services import reactions as reactions_service
 from chatalot.services import unread as unread_service
+from chatalot.services import voice as voice_service
 from chatalot.services.actor import Actor
+from chatalot.services.audience import Users
 from chatalot.services.subscriptions import member_channel_ids
 from chatalot.services.token_check import verify_token
 
@@ -139,6 +142,7 @@ class Session:
         """The session has left the hub: its user's typing ends; offline if it was their last
         session anywhere."""
         try:
+            voice_cleanup.session_closed(self.ctx, user_id)  # the 15 s grace of their call
             await typing_indicators.session_closed(self.ctx, user_id)
             await presence.session_closed(self.ctx, user_id)
         except Exception:
@@ -292,7 +296,87 @@ class Session:
             await typing_indicators.stop_typing(self.ctx, conn, frame.channel_id)
         elif isinstance(frame, ws.UpdatePresence):
             await presence.update_presence(self.ctx, UserId(conn.user_id), frame.status)
+        elif isinstance(frame, ws.RtcOffer | ws.RtcAnswer | ws.RtcIceCandidate):
+            await self._rtc_frame(conn, frame)
+        elif isinstance(frame, ws.JoinVoice | ws.LeaveVoice | ws.KickFromVoice):
+            await self._voice_frame(conn, frame)
         # a later ``authenticate`` is ignored
+
+    async def _voice_frame(
+        self, conn: Connection, frame: ws.JoinVoice | ws.LeaveVoice | ws.KickFromVoice
+    ) -> None:
+        """join_voice / leave_voice (one shared pace per user, on every process) and
+        kick_from_voice (services/voice.py); a refusal is this session's error frame."""
+        ctx, actor = self.ctx, self._actor()
+        channel = ChannelId(frame.channel_id)
+        failed = voice_service.KICK_FAILED
+        try:
+            if isinstance(frame, ws.KickFromVoice):
+                await voice_service.kick_from_voice(ctx, actor, channel, UserId(frame.user_id))
+                return
+            try:
+                paced = await ctx.broker.state.voice_pace(
+                    actor.user_id, ctx.clock.now().timestamp()
+                )
+            except Exception as err:  # Redis away: not this user's fault
+                ctx.broker.state.unreachable(err)
+                paced = True
+            if not paced:
+                raise codec.Invalid.of(ws.VOICE_TOO_FAST)
+            if isinstance(frame, ws.LeaveVoice):
+                failed = voice_service.LEAVE_FAILED
+                await voice_service.leave_voice(ctx, actor, channel)
+                return
+            failed = voice_service.JOIN_FAILED
+            await voice_service.join_voice(
+                ctx,
+                actor,
+                channel,
+                server_process=ctx.broker.state.process_id,
+                on_joined=lambda state: conn.push(frame_message(state.event())),
+            )
+        except messages_service.Refused as err:
+            raise codec.Invalid(err.code, err.message) from None
+        except ChatalotError as err:  # pool exhausted and the like
+            log.warning("%s failed: %s", type(frame).__name__, err)
+            raise codec.Invalid.of(failed) from None
+
+    async def _rtc_frame(
+        self, conn: Connection, frame: ws.RtcOffer | ws.RtcAnswer | ws.RtcIceCandidate
+    ) -> None:
+        """WebRTC signalling: sizes, then one query (both in the same call), then to every
+        session of the target on every process. A failed check is a refusal."""
+        sender, target = UserId(conn.user_id), UserId(frame.target_user_id)
+        relayed: events.RtcOffer | events.RtcAnswer | events.RtcIceCandidate
+        try:
+            if isinstance(frame, ws.RtcIceCandidate):
+                voice_service.check_candidate(frame.candidate)
+                relayed = events.RtcIceCandidate(
+                    from_user_id=str(sender),
+                    session_id=str(frame.session_id),
+                    candidate=frame.candidate,
+                )
+            else:
+                voice_service.check_sdp(frame.sdp)
+                kind = events.RtcOffer if isinstance(frame, ws.RtcOffer) else events.RtcAnswer
+                relayed = kind(
+                    from_user_id=str(sender), session_id=str(frame.session_id), sdp=frame.sdp
+                )
+        except messages_service.Refused as err:
+            raise codec.Invalid(err.code, err.message) from None
+        try:
+            allowed = await voice_service.in_same_call(self.ctx, sender, target)
+        except Exception as err:  # the database is unreachable: refused, as the original
+            log.warning("%s: same-call check failed: %s", frame.__struct_config__.tag, err)
+            allowed = False
+        if not allowed:
+            log.info(
+                "%s refused: not in the same call",
+                frame.__struct_config__.tag,
+                extra={"user_id": str(sender)},
+            )
+            raise codec.Invalid.of(voice_service.NOT_IN_YOUR_CALL)
+        await self.ctx.broker.publish([Emitted(relayed, Users.of([target]))])
 
     async def _reaction_frame(
         self, conn: Connection, frame: ws.AddReaction | ws.RemoveReaction
@@ -408,4 +492,12 @@ class Session:
             members = set()
         finally:
             revoked, conn.revoked_recent = conn.revoked_recent, None
-        self.hub.subscribe(conn, [c for c in wanted if c in members and c not in revoked])
+        subscribed = [c for c in wanted if c in members and c not in revoked]
+        self.hub.subscribe(conn, subscribed)
+        try:  # the calls going on in them, to this session
+            states = await voice_service.voice_states(self.ctx, [ChannelId(c) for c in subscribed])
+        except Exception as err:
+            log.warning("subscribe: voice states unavailable: %s", err)
+            states = []
+        for state in states:
+            conn.push(frame_message(state.event()))

@@ -85,12 +85,17 @@ async def insert_message(
     thread_id: uuid.UUID | None,
     created_at: datetime,
     expires_at: datetime | None,
+    search_text: str | None,
+    search_config: str,
 ) -> MessageRow:
+    """``search_text``: the text to search (None: not indexable), ``search_config``: the
+    text-search configuration, or ``''`` when not indexable (migration 046)."""
     record = await conn.fetchrow(
         f"""
         INSERT INTO messages AS m (id, channel_id, sender_id, ciphertext, nonce, message_type,
-                                   sender_key_id, reply_to_id, thread_id, created_at, expires_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                   sender_key_id, reply_to_id, thread_id, created_at, expires_at,
+                                   search_text, search_config)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         RETURNING {MESSAGE_COLUMNS}
         """,
         message_id,
@@ -104,6 +109,8 @@ async def insert_message(
         thread_id,
         created_at,
         expires_at,
+        search_text,
+        search_config,
     )
     return message_row(record)
 
@@ -294,16 +301,22 @@ async def update_content(
     ciphertext: bytes,
     nonce: bytes,
     edited_at: datetime,
+    *,
+    search_text: str | None,
+    search_config: str,
 ) -> bool:
-    """Only the sender's, not soft-deleted message; True when updated."""
+    """Only the sender's, not soft-deleted message; True when updated. The search columns
+    are replaced as on insert."""
     status = await conn.execute(
-        "UPDATE messages SET ciphertext = $3, nonce = $4, edited_at = $5"
-        " WHERE id = $1 AND sender_id = $2 AND deleted_at IS NULL",
+        "UPDATE messages SET ciphertext = $3, nonce = $4, edited_at = $5, search_text = $6,"
+        " search_config = $7 WHERE id = $1 AND sender_id = $2 AND deleted_at IS NULL",
         message_id,
         sender_id,
         ciphertext,
         nonce,
         edited_at,
+        search_text,
+        search_config,
     )
     return str(status).endswith(" 1")
 

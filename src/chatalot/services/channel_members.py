@@ -8,11 +8,11 @@ Fixed here, unlike the original:
 - nobody acts on the instance owner (role change, kick, ban);
 - everyone who loses access (kick, ban, leave) stops receiving the channel's events at once
   (``revoke_access``);
+- a kicked or banned member in the channel's call leaves it (``user_left_voice``, then
+  ``voice_state_update``, as the original; unlike the original, nothing is broadcast when they
+  were not in the call), and so does a member who leaves the channel;
 - on ownership transfer only a caller who holds the stored ``owner`` role is demoted to
   ``admin`` (an instance admin transferring a channel they do not own keeps their own role).
-
-Not done yet: kick/ban do not remove the target from the channel's voice call (voice
-sessions come with the voice work).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from chatalot.repositories import memberships as memberships_repo
 from chatalot.repositories import users as users_repo
 from chatalot.repositories.channels import ChannelMemberRow
 from chatalot.services import permissions
+from chatalot.services import voice as voice_service
 from chatalot.services.access_revocation import revoke_access
 from chatalot.services.actor import Actor
 from chatalot.services.admin import check_text
@@ -80,6 +81,7 @@ async def leave_channel(ctx: Ctx, actor: Actor, channel_id: uuid.UUID) -> None:
         if role == permissions.OWNER:
             raise Invalid("owner cannot leave; transfer ownership or delete the channel instead")
         if await channels_repo.delete_channel_member(tx.conn, channel, actor.user_id):
+            await voice_service.remove_from_call(tx, channel, actor.user_id, ctx.clock.now())
             revoke_access(tx, actor.user_id, [channel], "left")
 
 
@@ -178,6 +180,7 @@ async def kick_member(ctx: Ctx, actor: Actor, channel_id: uuid.UUID, user_id: uu
             ),
             to=audience,
         )
+        await voice_service.remove_from_call(tx, channel, UserId(user_id), ctx.clock.now())
         tx.emit(
             events.SenderKeyRotationRequired(channel_id=str(channel), reason="member_removed"),
             to=audience,
@@ -216,6 +219,7 @@ async def ban_member(
             ),
             to=audience,
         )
+        await voice_service.remove_from_call(tx, channel, UserId(user_id), ctx.clock.now())
         tx.emit(
             events.SenderKeyRotationRequired(channel_id=str(channel), reason="member_removed"),
             to=audience,

@@ -7,6 +7,9 @@ community, reply_to / thread_id in the same channel, message type, gallery root 
 insert and the slow-mode slot (an upsert that only succeeds when the previous send is old
 enough: two concurrent sends cannot both pass) are one transaction.
 
+The insert (and an edit's update) also writes the message's search columns: its folded text
+when the server can read it, else "not indexable" (services/search_text.py, migration 046).
+
 After commit: the ``on_stored`` callback (the session's ``message_sent`` reply, pushed after
 the commit and before any event), then ``new_message``: non-DM to the channel's subscribers, DM
 to every session of the other member(s), preceded by ``new_dm_channel`` when it is the DM's
@@ -37,10 +40,13 @@ from chatalot.repositories import messages as messages_repo
 from chatalot.repositories import users as users_repo
 from chatalot.repositories.channels import ChannelRow
 from chatalot.repositories.messages import EditRow, MessageRow, ReactionGroup, ThreadStats
+from chatalot.repositories.search import NOT_INDEXABLE
 from chatalot.services import permissions
 from chatalot.services.actor import Actor
 from chatalot.services.audience import ChannelSubscribers, Users
 from chatalot.services.moderation import active_timeout
+from chatalot.services.search_index import search_language
+from chatalot.services.search_text import searchable_text
 
 MAX_CIPHERTEXT = 65_536
 MAX_NONCE = 256
@@ -170,6 +176,14 @@ async def _check_content(conn: Conn, request: SendRequest, channel: ChannelRow) 
     return thread_id
 
 
+async def _search_config(conn: Conn, ctx: Ctx, search_text: str | None) -> str:
+    """The search_config to store with a message (migration 046): the configuration in use,
+    or ``''`` when the message is not indexable (see services/search_text.py)."""
+    if search_text is None:
+        return NOT_INDEXABLE
+    return await search_language(conn, ctx.settings)
+
+
 async def _emit_dm(
     tx: Tx, actor: Actor, channel: ChannelRow, others: list[UserId], row: MessageRow
 ) -> None:
@@ -226,6 +240,7 @@ async def send_message(
             )
         thread_id = await _check_content(conn, request, channel)
         ttl = channel.message_ttl_seconds
+        search_text = searchable_text(request.ciphertext)
         row = await messages_repo.insert_message(
             conn,
             message_id=uuid7(),
@@ -239,6 +254,8 @@ async def send_message(
             thread_id=thread_id,
             created_at=now,
             expires_at=now + timedelta(seconds=ttl) if ttl else None,
+            search_text=search_text,
+            search_config=await _search_config(conn, ctx, search_text),
         )
         if is_dm:
             await _emit_dm(tx, actor, channel, others, row)
@@ -276,8 +293,16 @@ async def edit_message(
         if row.deleted_at is not None:
             raise Refused("not_found", "message not found or not yours")
         await messages_repo.insert_edit(conn, row.id, row.ciphertext, row.nonce, now)
+        search_text = searchable_text(ciphertext)
         if not await messages_repo.update_content(
-            conn, row.id, actor.user_id, ciphertext, nonce, now
+            conn,
+            row.id,
+            actor.user_id,
+            ciphertext,
+            nonce,
+            now,
+            search_text=search_text,
+            search_config=await _search_config(conn, ctx, search_text),
         ):
             raise Refused("not_found", "message not found or not yours")
         tx.emit(

@@ -6,6 +6,9 @@ import msgspec
 
 from chatalot.config import IceServer
 from chatalot.context import Ctx
+from chatalot.ids import UserId
+from chatalot.services import turn
+from chatalot.services.token_check import verify_token
 
 
 class ServerConfig(msgspec.Struct, frozen=True):  # a struct: built on every request
@@ -27,3 +30,16 @@ def server_config(ctx: Ctx) -> ServerConfig:
         max_pins_per_channel=values.max_pins_per_channel,
         e2e_enabled=values.e2e_enabled,
     )
+
+
+async def with_turn_credentials(ctx: Ctx, config: ServerConfig, access_token: str) -> ServerConfig:
+    """``config`` plus a TURN entry with fresh credentials (services/turn.py) when TURN is
+    configured and ``access_token`` is valid. A missing or invalid token only means no entry:
+    the route is public and never answers 401."""
+    if not turn.turn_configured(ctx):
+        return config
+    claims = await verify_token(ctx, access_token)
+    if claims is None:
+        return config
+    entry = turn.turn_credentials(ctx, UserId(claims.user_id)).ice_server()
+    return msgspec.structs.replace(config, ice_servers=(*config.ice_servers, entry))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import get, post
+from typing import Any
+
+from litestar import Request, get, post
 from litestar.params import JSONBody
 
 from chatalot.api.deps import CtxDep, MetaDep
 from chatalot.api.openapi import errors
+from chatalot.api.request_facts import facts_of
 from chatalot.api.shapes import user_public
 from chatalot.protocol.api.auth import (
     AuthOut,
@@ -20,7 +23,8 @@ from chatalot.protocol.api.auth import (
     TokensOut,
 )
 from chatalot.services import auth as auth_service
-from chatalot.services.server_config import server_config
+from chatalot.services.server_config import server_config, with_turn_credentials
+from chatalot.services.turn import turn_configured
 
 
 @post("/api/auth/register", status_code=200, responses=errors(409))
@@ -55,9 +59,30 @@ async def post_recover(ctx: CtxDep, meta: MetaDep, data: JSONBody[RecoverIn]) ->
     return RecoveryCodeOut(recovery_code=await auth_service.recover(ctx, data, meta))
 
 
-@get("/api/auth/config")
-async def get_auth_config(ctx: CtxDep) -> ServerConfigOut:
+def _bearer_token(request: Request[Any, Any, Any]) -> str | None:
+    """The bearer token of an optional Authorization header (read as api/auth.py reads it)."""
+    facts = facts_of(request.scope)
+    if facts is not None:
+        raw = facts.authorization
+        header = raw.decode("latin-1") if raw is not None else ""
+    else:
+        header = request.headers.get("authorization", "")
+    if header[:7].lower() != "bearer ":
+        return None
+    return header[7:].strip() or None
+
+
+@get(
+    "/api/auth/config",
+    description="Public. An `Authorization: Bearer` access token is optional: with a valid one "
+    "and TURN configured (TURN_SHARED_SECRET, TURN_URIS), `ice_servers` also lists the TURN "
+    "server with short-lived credentials for the caller; a missing or invalid token only means "
+    "no such entry (never 401).",
+)
+async def get_auth_config(ctx: CtxDep, request: Request[Any, Any, Any]) -> ServerConfigOut:
     config = server_config(ctx)
+    if turn_configured(ctx) and (token := _bearer_token(request)) is not None:
+        config = await with_turn_credentials(ctx, config, token)
     ice = [
         IceServerOut(
             urls=list(s.urls) if len(s.urls) != 1 else s.urls[0],

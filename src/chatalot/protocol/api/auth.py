@@ -87,3 +87,13 @@ class ServerConfigOut(msgspec.Struct, omit_defaults=True):
     e2e_enabled: bool
     public_url: str | None = None
     ice_servers: list[IceServerOut] | None = None
+
+
+class TurnCredentialsOut(msgspec.Struct):
+    """`GET /api/voice/turn-credentials` (the shape of Synapse's `/voip/turnServer`, with
+    `credential` as in RTCIceServer): `username` is `"<unix expiry>:<user id>"`."""
+
+    username: str
+    credential: str
+    ttl: Annotated[int, msgspec.Meta(ge=0)]  # seconds from now
+    uris: list[str]
