@@ -15,9 +15,9 @@ classified in Python, written back in one UPDATE (the trigger of migration 046 m
 tsvector). As the message retention jobs do, each batch first takes the job's advisory lock
 with ``pg_try_advisory_xact_lock``; a server process that does not get it ends its run, so with
 several processes one works through a backlog while the others skip. Progress is logged every
-10 s while a backlog is worked through. Measured: about 5,000 rows/s on 2 CPUs
+10 s while a backlog is worked through. Measured: about 7,000 rows/s on 2 CPUs
 (docs/benchmarks.md), so an upgraded instance with 5 million messages is fully searchable after
-about 17 minutes; newer messages first.
+about 12 minutes; newer messages first.
 
 SEARCH_LANGUAGE names a PostgreSQL text-search configuration; whether the database has it is
 known only once connected. ``search_language`` checks it once per process (remembered in
