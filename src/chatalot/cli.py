@@ -1,4 +1,5 @@
-"""The `chatalot` command: serve | init | migrate run | migrate info | config check.
+"""The `chatalot` command: serve | init | migrate run | migrate info | config check |
+storage migrate [--dry-run] | push generate-vapid-keys.
 
 Exit codes: 0 success, 1 the server or a migration failed (one clear log line), 2 bad
 configuration or usage.
@@ -24,6 +25,7 @@ from chatalot.db.pool import DatabaseStartupError, wait_for_database
 from chatalot.db.provision import provision_database
 from chatalot.logs import configure_logging
 from chatalot.server import StartupError, run_server
+from chatalot.storage.base import StorageUnavailable
 
 log = logging.getLogger("chatalot_server")
 
@@ -45,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate(args.action)
         if command == "config":
             return _config_check()
+        if command == "storage":
+            return _storage_migrate(dry_run=args.dry_run)
+        if command == "push":
+            return _generate_vapid_keys()
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)  # noqa: T201 - CLI output
         return 2
@@ -73,6 +79,15 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("action", choices=["run", "info"])
     config = sub.add_parser("config", help="inspect the configuration")
     config.add_argument("action", choices=["check"])
+    push = sub.add_parser("push", help="Web Push: generate-vapid-keys prints a new key pair")
+    push.add_argument("action", choices=["generate-vapid-keys"])
+    storage = sub.add_parser(
+        "storage", help="copy the local files (FILE_STORAGE_PATH) to the S3 store (S3_*)"
+    )
+    storage.add_argument("action", choices=["migrate"])
+    storage.add_argument(
+        "--dry-run", action="store_true", help="count what would be copied, copy nothing"
+    )
     return parser
 
 
@@ -110,7 +125,17 @@ def _init() -> int:
     if result.env_keys_written:
         out.append(f"wrote {', '.join(result.env_keys_written)} to .env")
     print("; ".join(out) if out else "nothing to do: .env and ./secrets are complete")  # noqa: T201
+    print(E2E_CHOICE)  # noqa: T201
     return 0
+
+
+E2E_CHOICE = """
+End-to-end encryption: new servers start with it on (instance setting e2e_enabled). Then the
+server only relays encrypted messages that members' apps encrypt, and the web client built into
+this server, which cannot encrypt yet, shows messages but does not send. To chat from the
+built-in web client, turn encryption off: the first account registered becomes the owner and is
+offered the switch on its welcome page, or use Settings > End-to-end encryption (this server).
+With encryption off, messages are stored readable by the server."""
 
 
 def _migrate(action: str) -> int:
@@ -160,4 +185,44 @@ def _config_check() -> int:
     for key, value in settings.redacted().items():
         print(f"{key.ljust(width)}  {value}")  # noqa: T201
     print("configuration OK")  # noqa: T201
+    return 0
+
+
+def _storage_migrate(*, dry_run: bool) -> int:
+    """Copies every local blob the S3 store lacks (same keys); exit 1 when any failed."""
+    settings = _settings(require_secrets=False)
+    if settings.s3 is None:
+        raise ConfigError(
+            "S3_BUCKET",
+            "storage migrate copies to the S3 store: set S3_BUCKET, S3_ACCESS_KEY_ID and "
+            "S3_SECRET_ACCESS_KEY (and S3_ENDPOINT for MinIO or Garage)",
+        )
+    from chatalot.storage.local import LocalBlobStore
+    from chatalot.storage.migrate import migrate_local_to_s3
+    from chatalot.storage.s3 import S3BlobStore
+
+    source = LocalBlobStore(settings.file_storage_path)
+    target = S3BlobStore.from_settings(settings.s3)
+    if not settings.file_storage_path.is_dir():
+        problem = f"{settings.file_storage_path} is not a directory"
+        print(f"error: FILE_STORAGE_PATH: {problem}", file=sys.stderr)  # noqa: T201
+        return 1
+    mode = "Dry run: " if dry_run else ""
+    print(f"{mode}copying {settings.file_storage_path} to {target.description}")  # noqa: T201
+    try:
+        report = _run(lambda: migrate_local_to_s3(source, target, dry_run=dry_run))
+    except StorageUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)  # noqa: T201
+        return 1
+    print(report.summary())  # noqa: T201
+    return 1 if report.failed else 0
+
+
+def _generate_vapid_keys() -> int:
+    """Prints a new VAPID key pair as .env lines (nothing is written or read)."""
+    from chatalot.services.push_delivery import generate_vapid_keys
+
+    private, public = generate_vapid_keys()
+    print(f"VAPID_PRIVATE_KEY={private}")  # noqa: T201
+    print(f"VAPID_PUBLIC_KEY={public}")  # noqa: T201
     return 0

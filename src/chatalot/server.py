@@ -51,8 +51,12 @@ from chatalot.security.tokens import JwtKeys, KeyLoadError, TokenService
 from chatalot.services import instance_settings, revoked_sessions, suspensions
 from chatalot.services.maintenance import hourly_cleanup
 from chatalot.services.message_retention import expire_messages, purge_soft_deleted_messages
+from chatalot.services.orphan_files import sweep_orphan_files
+from chatalot.services.scheduled_delivery import deliver_scheduled_messages
 from chatalot.services.search_index import IndexJob
 from chatalot.services.startup import load_state, prepare_instance, reload_instance_settings
+from chatalot.storage.base import BlobStore, StorageUnavailable
+from chatalot.storage.factory import describe_blob_store, open_blob_store
 
 log = logging.getLogger("chatalot_server")
 
@@ -165,14 +169,33 @@ async def start_broker(broker: Broker) -> None:
         raise StartupError(f"REDIS_URL: cannot subscribe to WebSocket events ({err})") from None
 
 
+async def open_storage(settings: Settings) -> BlobStore:
+    """The blob store (storage/factory.py); an S3 store is checked once (bucket reachable,
+    credentials accepted), so a wrong setting stops startup instead of every upload."""
+    store = open_blob_store(settings)
+    check = getattr(store, "check", None)
+    if check is not None:
+        try:
+            await check()
+        except StorageUnavailable as err:
+            await store.close()
+            raise StartupError(
+                f"S3_BUCKET: cannot use {describe_blob_store(store)} ({err})"
+            ) from None
+    log.info("Files are stored in %s", describe_blob_store(store))
+    return store
+
+
 async def run_server(settings: Settings) -> None:
     log.info("Starting Chatalot server on %s", settings.listen)
     keys = load_keys(settings)
+    storage = await open_storage(settings)
     sock = bind_socket(settings.listen)
     try:
         provisioned, pool = await open_database(settings)
     except BaseException:
         sock.close()
+        await storage.close()
         raise
     clock = SystemClock()
     hub = Hub()
@@ -191,7 +214,9 @@ async def run_server(settings: Settings) -> None:
         limiter=make_limiter(settings),
         hub=hub,
         broker=broker,
+        storage=storage,
     )
+    ctx.push.log_startup()  # "Web Push notifications enabled" / "Web Push disabled: ..."
     listener = NotificationListener(
         provisioned.url.dsn,
         {
@@ -211,6 +236,7 @@ async def run_server(settings: Settings) -> None:
         await broker.stop()
         await db.close()
         await provisioned.release()
+        await storage.close()
         sock.close()
         raise
     jobs = Jobs()
@@ -233,6 +259,16 @@ async def run_server(settings: Settings) -> None:
     jobs.every("voice_processes", 10, voice_cleanup.ProcessSweeper(ctx).run, first_after=10)
     jobs.every("voice_members", 10, lambda: voice_cleanup.remove_non_members(ctx), first_after=10)
     jobs.every("voice_sweep", 3600, lambda: voice_cleanup.sweep(ctx), first_after=60)
+    # Blobs no row names (older than 1 h); one process at a time (services/orphan_files.py).
+    jobs.every("orphan_files", 86400, lambda: sweep_orphan_files(ctx), first_after=7200)
+    # Scheduled messages: every 5 s by default (the original's 30 s is the longest wait);
+    # claimed with SKIP LOCKED, so every process may run it and each is delivered once.
+    jobs.every(
+        "scheduled_delivery",
+        settings.scheduled_delivery_interval_secs,
+        lambda: deliver_scheduled_messages(ctx),
+        first_after=1,
+    )
     app = create_app(ctx)
     config = uvicorn.Config(
         app,
@@ -267,9 +303,11 @@ async def run_server(settings: Settings) -> None:
         await listener.stop()
         await broker.stop()
         await ctx.limiter.close()
+        await ctx.push.close()  # pending Web Push sends get a few seconds
         passwords.close()
         await db.close()
         await provisioned.release()
+        await storage.close()
         sock.close()
     log.info("Server shut down gracefully")
     flush_logging()  # log lines are written by a background thread (logs.py): write them now

@@ -551,8 +551,14 @@ async def test_leave(client: httpx.AsyncClient, ctx: Ctx, sink: RecordingSink) -
         space.member.id,
     )
     assert count == 0
-    assert [e.event for e in sink.published] == [
-        AccessRevoked(space.member.id, frozenset([space.channel]), "left")
+    assert [(e.event, e.audience) for e in sink.published] == [
+        (AccessRevoked(space.member.id, frozenset([space.channel]), "left"), SERVER_ONLY),
+        (
+            events.CommunityMemberRemoved(
+                community_id=str(space.community), user_id=str(space.member.id), reason="left"
+            ),
+            Users.of([space.member.id]),
+        ),
     ]
     again = await client.post(
         f"/api/communities/{space.community}/leave", headers=space.member.headers

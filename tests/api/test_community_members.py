@@ -14,7 +14,7 @@ import pytest
 from chatalot.context import Ctx
 from chatalot.ids import ChannelId, CommunityId, uuid7
 from chatalot.protocol import events
-from chatalot.services.audience import SERVER_ONLY, AccessRevoked, ChannelSubscribers
+from chatalot.services.audience import SERVER_ONLY, AccessRevoked, ChannelSubscribers, Users
 from tests.conftest import RecordingSink
 from tests.support.auth import TestUser, make_user
 from tests.support.spaces import (
@@ -325,8 +325,13 @@ async def add_sender_keys(ctx: Ctx, space: Space, user: TestUser) -> None:
 
 
 def assert_removed(sink: RecordingSink, space: Space, user: TestUser, reason: str) -> None:
-    """Access revoked first, then one rotation request per channel."""
-    first, *rotations = sink.published
+    """Access revoked first, then one rotation request per channel, then the removed user is
+    told (community_member_removed, to their sessions only)."""
+    first, *rotations, told = sink.published
+    assert told.event == events.CommunityMemberRemoved(
+        community_id=str(space.community), user_id=str(user.id), reason=reason
+    )
+    assert told.audience == Users.of([user.id])
     assert first.audience == SERVER_ONLY
     assert first.event == AccessRevoked(user.id, frozenset(space.channels), reason)
     expected = [
@@ -381,9 +386,16 @@ async def test_kick(client: httpx.AsyncClient, ctx: Ctx, sink: RecordingSink) ->
     ],
 )
 async def test_kick_errors(
-    client: httpx.AsyncClient, ctx: Ctx, actor: str, target: str, status: int, message: str
+    client: httpx.AsyncClient,
+    ctx: Ctx,
+    sink: RecordingSink,
+    actor: str,
+    target: str,
+    status: int,
+    message: str,
 ) -> None:
-    """Self, non-members and anyone at or above the kicker's level."""
+    """Self, non-members and anyone at or above the kicker's level; a refused kick emits
+    nothing."""
     space = await make_space(ctx)
     by_name = {
         "owner": space.owner,
@@ -396,6 +408,7 @@ async def test_kick_errors(
         space.url(f"/members/{target_id}"), headers=by_name[actor].headers
     )
     assert error(response, status) == message
+    assert sink.published == []
 
 
 async def test_nobody_removes_the_community_owner(client: httpx.AsyncClient, ctx: Ctx) -> None:
@@ -442,14 +455,17 @@ async def test_ban_member(client: httpx.AsyncClient, ctx: Ctx, sink: RecordingSi
     assert error(await client.get(space.url(), headers=space.member.headers), 403)
 
 
-async def test_existing_ban_keeps_reason_and_prebans(client: httpx.AsyncClient, ctx: Ctx) -> None:
-    """Banning again keeps the first reason; non-members can be banned in advance; an empty
-    reason is null."""
+async def test_existing_ban_keeps_reason_and_prebans(
+    client: httpx.AsyncClient, ctx: Ctx, sink: RecordingSink
+) -> None:
+    """Banning again keeps the first reason; non-members can be banned in advance (no event:
+    they had nothing to lose); an empty reason is null."""
     space = await make_space(ctx)
     stranger = await make_user(ctx)
     headers = space.owner.headers
     await client.post(space.url(f"/bans/{stranger.id}"), json={"reason": "   "}, headers=headers)
     await client.post(space.url(f"/bans/{stranger.id}"), json={"reason": "later"}, headers=headers)
+    assert sink.published == []
     [ban] = (await client.get(space.url("/bans"), headers=headers)).json()
     assert ban["reason"] is None
 

@@ -87,11 +87,13 @@ async def test_non_get_outside_api_is_405(web: httpx.AsyncClient) -> None:
     assert response.json()["error"]["code"] == "method_not_allowed"
 
 
-async def test_placeholder_without_client(client: httpx.AsyncClient) -> None:
-    """With no index.html installed a built-in placeholder page is shown."""
+async def test_builtin_client_without_index(client: httpx.AsyncClient) -> None:
+    """With no index.html installed the built-in web client is served (tests/api/
+    test_web_client.py covers it)."""
     response = await client.get("/")
     assert response.status_code == 200
-    assert "No web client is installed" in response.text
+    assert '<meta name="chatalot-version"' in response.text
+    assert "%CHATALOT_VERSION%" not in response.text
 
 
 async def test_security_headers_everywhere(web: httpx.AsyncClient) -> None:

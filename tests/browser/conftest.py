@@ -9,10 +9,14 @@ missing browser is a failure.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+
+from tests.browser.client_support import PageWatch, Server
+from tests.support.pg import PgServer
 
 CHROMIUM = Path(os.environ.get("CHATALOT_CHROMIUM", "/usr/bin/chromium"))
 REQUIRE = os.environ.get("CHATALOT_REQUIRE_BROWSER") == "1"
@@ -65,3 +69,33 @@ async def browser(chromium_path: Path) -> AsyncIterator[object]:
             yield chromium
         finally:
             await chromium.close()
+
+
+# The web-client tests' shared set-up: a real server on a fresh database, an HTTP client for it,
+# and a watch on every page they open.
+
+
+@pytest.fixture
+async def server(pg: PgServer, fresh_db: str, tmp_path: Path) -> AsyncIterator[Server]:
+    running = Server(tmp_path, pg.url(fresh_db).dsn)
+    await running.start()
+    try:
+        yield running
+    finally:
+        if running.process is not None and running.process.proc.poll() is None:
+            await running.stop()
+
+
+@pytest.fixture
+async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def watches() -> Iterator[list[PageWatch]]:
+    """Every page a test opens; after the test, none may have had an uncaught error."""
+    found: list[PageWatch] = []
+    yield found
+    for watch in found:
+        watch.check()

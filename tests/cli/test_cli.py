@@ -53,6 +53,17 @@ def test_init_writes_env_and_keys(tmp_path: Path) -> None:
     assert (tmp_path / "secrets" / "jwt_private.pem").read_text() == private
 
 
+def test_init_explains_the_end_to_end_encryption_choice(tmp_path: Path) -> None:
+    """The first-run setup tells the operator that encryption starts on, that the built-in web
+    client then does not send, and where to turn it off."""
+    result = run_cli(tmp_path, base_env(), "init")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "End-to-end encryption: new servers start with it on" in text
+    assert "does not send" in text
+    assert "Settings > End-to-end encryption" in text
+
+
 async def test_migrate_info_then_run(pg: PgServer, empty_db: str, tmp_path: Path) -> None:
     """`migrate info` lists every version as pending, `migrate run` applies them, then info
     lists them installed, like sqlx's CLI."""

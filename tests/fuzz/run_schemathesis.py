@@ -46,7 +46,7 @@ CHECKS = (
     "use_after_free",
     "ensure_resource_availability",
 )
-RUN_TIMEOUT_SECS = 240  # per identity: a hung run must not hang CI
+RUN_TIMEOUT_SECS = 900  # per identity: a hung run must not hang CI (a full run: 3-6 min)
 DEFAULT_MAX_EXAMPLES = 6
 DEFAULT_SEED = 20261130
 WORKERS = 2  # requests wait on the server (Argon2, database) more than on generation

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from chatalot.api.web_client import builtin_client
 from chatalot.context import Ctx
 from chatalot.db.database import Emitted
 from chatalot.protocol import events
@@ -24,7 +25,7 @@ from tests.support.spaces import add_channel_member, make_channel
 
 
 async def test_handshake(ctx: Ctx, open_ws: Open) -> None:
-    """authenticate -> authenticated {user_id, server_version "unknown"}, then at once a
+    """authenticate -> authenticated {user_id, server_version: the built-in client's version}, then at once a
     heartbeat pong in Unix seconds; a ping is echoed; a second authenticate is ignored."""
     alice = await make_user(ctx)
     ws = await open_ws()
@@ -32,7 +33,7 @@ async def test_handshake(ctx: Ctx, open_ws: Open) -> None:
     assert await recv(ws) == {
         "type": "authenticated",
         "user_id": str(alice.id),
-        "server_version": "unknown",
+        "server_version": builtin_client().version,
     }
     assert await recv(ws) == {"type": "pong", "timestamp": int(ctx.clock.now().timestamp())}
     await ws.send(json.dumps({"type": "authenticate", "token": "whatever"}))
@@ -42,9 +43,11 @@ async def test_handshake(ctx: Ctx, open_ws: Open) -> None:
 
 
 async def test_server_version_from_version_json(ctx: Ctx, open_ws: Open) -> None:
-    """server_version is the served web client's version.json ``version``."""
+    """With another web client in STATIC_FILES_PATH (an index.html), server_version is that
+    client's version.json ``version``."""
     static = Path(ctx.settings.static_files_path)
     static.mkdir(parents=True, exist_ok=True)
+    (static / "index.html").write_text("<html></html>")
     (static / "version.json").write_text('{"version": "0.23.0"}')
     alice = await make_user(ctx)
     ws = await open_ws()

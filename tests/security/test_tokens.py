@@ -173,6 +173,10 @@ def test_key_files(tmp_path: Path) -> None:
     (tmp_path / "junk.pem").write_text("not a key")
     with pytest.raises(KeyLoadError, match=r"^JWT_PUBLIC_KEY_PATH: .* is not a PEM-encoded key"):
         JwtKeys.load(private, tmp_path / "junk.pem")
+    other_private, other_public = tmp_path / "o" / "priv.pem", tmp_path / "o" / "pub.pem"
+    generate_jwt_keypair(other_private, other_public)
+    with pytest.raises(KeyLoadError, match=r"^JWT_PUBLIC_KEY_PATH: .* is not the public key of"):
+        JwtKeys.load(private, other_public)
 
 
 def test_verified_token_cache(service: TokenService) -> None:

@@ -217,3 +217,51 @@ def test_direct_writer_only_when_nothing_else_would_see_the_line() -> None:
         assert direct_writer(child, logging.INFO) is None
     finally:
         writer.close()
+
+
+OUTBOUND_SCRIPT = """
+import logging, sys
+from chatalot.logs import configure_logging
+configure_logging("info", "text")
+logging.getLogger("httpx").info("HTTP Request: GET https://api.giphy.com/v1?api_key=SECRET")
+logging.getLogger("httpcore.http11").info("send_request_headers.started")
+logging.getLogger("httpx").warning("outbound warning")
+"""
+
+
+def test_outbound_request_urls_are_not_logged_at_info() -> None:
+    """httpx logs each outbound URL at INFO (GIPHY's carries the API key): only its warnings
+    and errors reach the log."""
+    result = subprocess.run(
+        [sys.executable, "-c", OUTBOUND_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SECRET" not in result.stdout
+    assert "send_request_headers" not in result.stdout
+    assert "outbound warning" in result.stdout
+
+
+def test_default_writer_follows_stdout_when_it_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A writer set up without a stream writes to whatever sys.stdout is at the time: one set up
+    while stdout was a temporary file (a test's capture, a redirect) must not keep writing to
+    that file once it is closed (CI saw 'I/O operation on closed file' from the writer thread)."""
+    temporary, later = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", temporary)
+    writer = LogWriter(None, TextFormatter())
+    try:
+        writer.handle(logging.makeLogRecord({"name": "t", "msg": "first", "levelno": 20}))
+        writer.flush()
+        assert "first" in temporary.getvalue()
+        temporary.close()
+        monkeypatch.setattr(sys, "stdout", later)
+        writer.handle(logging.makeLogRecord({"name": "t", "msg": "second", "levelno": 20}))
+        writer.flush()
+        assert "second" in later.getvalue()
+    finally:
+        writer.close()

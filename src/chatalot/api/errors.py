@@ -31,6 +31,7 @@ _CODE_BY_STATUS = {
     409: ErrorCode.CONFLICT,
     413: ErrorCode.PAYLOAD_TOO_LARGE,
     415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    416: ErrorCode.RANGE_NOT_SATISFIABLE,
     422: ErrorCode.VALIDATION_ERROR,
     429: ErrorCode.RATE_LIMITED,
     503: ErrorCode.SERVICE_UNAVAILABLE,
@@ -106,12 +107,23 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return error_response(status, code.value, message, headers or None)
 
 
+_WEBHOOK_EXECUTE_PATH = "/api/webhooks/execute/"
+
+
+def loggable_path(path: str) -> str:
+    """``path`` as written to the log: a webhook execute path without its token (the token is
+    the credential)."""
+    if path.startswith(_WEBHOOK_EXECUTE_PATH):
+        return _WEBHOOK_EXECUTE_PATH + "[token]"
+    return path
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     request_id = request.scope.get(REQUEST_ID_KEY, "-")
     log.error(
         "Unexpected error: %s %s (request %s)",
         request.method,
-        request.url.path,
+        loggable_path(request.url.path),
         request_id,
         exc_info=exc,
     )

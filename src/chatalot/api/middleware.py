@@ -16,7 +16,8 @@ does for every request what must happen before and after the framework:
   original's security headers and Cache-Control rules on every response;
 - one log line per request: ``GET /api/account/me 200 1.2ms id=3f2a...`` (INFO; DEBUG for a
   successful health check). Values from the client are written as they came: the log
-  formatter escapes control characters in every line (logs.py).
+  formatter escapes control characters in every line (logs.py). A webhook execute path is
+  written without its token (``/api/webhooks/execute/[token]``).
 
 One layer on purpose: every layer costs a coroutine per request and a wrapper per message, and
 the headers are read in one pass (spec: this edge once cost more than the framework itself;
@@ -33,7 +34,7 @@ from typing import Any
 
 from chatalot.api.client_ip import ClientIpResolver
 from chatalot.api.cors import Cors
-from chatalot.api.errors import REQUEST_ID_KEY, send_error
+from chatalot.api.errors import REQUEST_ID_KEY, loggable_path, send_error
 from chatalot.api.request_facts import FACTS_KEY, RequestFacts
 from chatalot.logs import direct_writer
 from chatalot.ratelimit import AUTH_RULE, GLOBAL_RULE, Decision, RateLimiter
@@ -79,10 +80,11 @@ _HEADERS_NO_CACHE = (*SECURITY_HEADERS, (b"cache-control", b"no-cache"))
 
 
 def cache_control_for(path: str) -> bytes | None:
-    """The Cache-Control the original forces on a path, or None to keep the handler's."""
+    """The Cache-Control the original forces on a path, or None to keep the handler's (the
+    API, and the built-in web client's assets: immutable only under the current version)."""
     if path.startswith("/_app/immutable/"):
         return _IMMUTABLE
-    if path == "/api" or path.startswith("/api/"):
+    if path == "/api" or path.startswith(("/api/", "/client/")):
         return None
     return b"no-cache"
 
@@ -298,7 +300,7 @@ def _log_request(method: str, path: str, status: int, started: float, request_id
     if not log.isEnabledFor(level):  # nothing more to do when the line would be dropped
         return
     elapsed_ms = (time.perf_counter() - started) * 1000
-    line = f"{method} {path} {status} {elapsed_ms:.1f}ms id={request_id}"
+    line = f"{method} {loggable_path(path)} {status} {elapsed_ms:.1f}ms id={request_id}"
     writer = direct_writer(log, level)
     if writer is not None:  # as configured by configure_logging: skip LogRecord
         writer.submit(log.name, level, line)

@@ -100,16 +100,35 @@ ERROR_STATUSES: dict[int, ErrorStatus] = {
             413, "PayloadTooLarge", ErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large."
         ),
         ErrorStatus(
+            416,
+            "RangeNotSatisfiable",
+            ErrorCode.RANGE_NOT_SATISFIABLE,
+            "The requested byte range starts past the end of the file; Content-Range gives "
+            "its size (`bytes */{size}`).",
+            headers=("Content-Range",),
+        ),
+        ErrorStatus(
             429,
             "RateLimited",
             ErrorCode.RATE_LIMITED,
             "Too many requests (per client address, or a lockout after failed attempts).",
             headers=("Retry-After",),
         ),
+        ErrorStatus(
+            502,
+            "BadGateway",
+            ErrorCode.BAD_GATEWAY,
+            "A service this server relies on (e.g. GIPHY) failed or timed out; retry later.",
+        ),
     )
 }
 
 _HEADERS = {
+    "Content-Range": OpenAPIHeader(
+        description="`bytes */{size}`: the size of the file.",
+        required=True,
+        schema=Schema(type=OpenAPIType.STRING),
+    ),
     "Retry-After": OpenAPIHeader(
         description="Seconds to wait before trying again.",
         required=True,

@@ -310,3 +310,62 @@ class RtcIceCandidate(msgspec.Struct, tag="rtc_ice_candidate", tag_field="type")
     from_user_id: str
     session_id: str
     candidate: str
+
+
+class PollCreated(msgspec.Struct, tag="poll_created", tag_field="type"):
+    """REST create poll: to the channel's subscribers."""
+
+    poll_id: str
+    channel_id: str
+    created_by: str
+    question: str
+
+
+class PollVoted(msgspec.Struct, tag="poll_voted", tag_field="type"):
+    """REST vote that added a vote: to the channel's subscribers. ``voter_id`` is null for an
+    anonymous poll."""
+
+    poll_id: str
+    channel_id: str
+    option_index: int
+    voter_id: str | None
+
+
+class PollVoteRemoved(msgspec.Struct, tag="poll_vote_removed", tag_field="type"):
+    """A vote removed (a single-select vote moved to another option, before its
+    ``poll_voted``; REST remove vote): to the channel's subscribers. ``voter_id`` is null for
+    an anonymous poll."""
+
+    poll_id: str
+    channel_id: str
+    option_index: int
+    voter_id: str | None
+
+
+class PollClosed(msgspec.Struct, tag="poll_closed", tag_field="type"):
+    """REST close poll (also when it was closed already): to the channel's subscribers."""
+
+    poll_id: str
+    channel_id: str
+
+
+class Announcement(msgspec.Struct, tag="announcement", tag_field="type"):
+    """An instance admin published an announcement: to every connected session.
+    ``created_by`` is the admin's id."""
+
+    id: str
+    title: str
+    body: str
+    created_by: str | None
+    created_at: str
+
+
+class CommunityMemberRemoved(msgspec.Struct, tag="community_member_removed", tag_field="type"):
+    """Ours, beyond the original (which sends nothing): a member was kicked or banned from a
+    community, or left it. To every session of that user only, so an open client drops the
+    community at once. ``reason`` is ``kicked``, ``banned`` or ``left``. A ban of a non-member
+    sends nothing."""
+
+    community_id: str
+    user_id: str
+    reason: str

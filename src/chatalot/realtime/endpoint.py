@@ -5,6 +5,7 @@ wrapper costs about a quarter of the fan-out ceiling (perf-notes)."""
 
 from __future__ import annotations
 
+from chatalot.api import web_client
 from chatalot.api.middleware import Receive, Scope, Send
 from chatalot.context import Ctx
 from chatalot.realtime.session import Session
@@ -17,7 +18,9 @@ WS_PATH = "/ws"
 class WsEndpoint:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
-        self.version = ServerVersion(ctx.settings.static_files_path)
+        self.version = ServerVersion(
+            ctx.settings.static_files_path, web_client.builtin_client().version
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()

@@ -1,6 +1,8 @@
-"""``server_version`` of ``authenticated``: the ``version`` field of the served web client's
-``<STATIC_FILES_PATH>/version.json``, or ``"unknown"`` (then the client never reloads). Read
-again whenever the file changes, so a redeployed web client is reported without a restart."""
+"""``server_version`` of ``authenticated``: the version of the web client being served. With an
+external site (an ``index.html`` in ``STATIC_FILES_PATH``) it is the ``version`` field of that
+site's ``version.json``, or ``"unknown"`` (then the client never reloads), read again whenever
+the file changes, so a redeployed web client is reported without a restart; otherwise it is the
+built-in client's version (api/web_client.py)."""
 
 from __future__ import annotations
 
@@ -16,12 +18,17 @@ class _VersionFile(msgspec.Struct):
 
 
 class ServerVersion:
-    def __init__(self, static_root: Path) -> None:
+    def __init__(self, static_root: Path, builtin_version: str) -> None:
+        """``builtin_version``: the built-in client's, reported without an external site."""
         self.path = static_root / "version.json"
+        self.index = static_root / "index.html"
+        self.builtin_version = builtin_version
         self._stamp: tuple[int, int] | None = None
         self._value = UNKNOWN
 
     def get(self) -> str:
+        if not self.index.is_file():
+            return self.builtin_version
         try:
             stat = self.path.stat()
         except OSError:

@@ -13,7 +13,9 @@ catalogue so a new one cannot slip in without a rule):
   not suddenly look entirely unread;
 - reports.target_id (polymorphic, no foreign key): kept, a moderation record outlives its message.
 
-Each statement deletes at most ``limit`` rows, chosen with ``FOR UPDATE SKIP LOCKED``: a row
+Each statement deletes at most ``limit`` rows, chosen with ``FOR UPDATE SKIP LOCKED`` in a
+MATERIALIZED CTE (as ``id IN (subquery with LIMIT)`` the planner may run the subquery more than
+once and delete more than ``limit`` rows: a test saw 23 deleted in a batch of 10): a row
 another transaction holds (a concurrent batch, a user editing it) is left for a later batch
 instead of being waited for, and ``RETURNING`` names exactly the rows this statement deleted."""
 
@@ -50,13 +52,16 @@ async def delete_expired_messages(
     """Up to ``limit`` messages whose ``expires_at`` is before ``now``, soonest expired first."""
     records = await conn.fetch(
         """
-        DELETE FROM messages m
-         WHERE m.id IN (SELECT e.id
-                          FROM messages e
-                         WHERE e.expires_at < $1
-                         ORDER BY e.expires_at
-                         LIMIT $2
-                           FOR UPDATE SKIP LOCKED)
+        WITH batch AS MATERIALIZED (
+            SELECT e.id
+              FROM messages e
+             WHERE e.expires_at < $1
+             ORDER BY e.expires_at
+             LIMIT $2
+               FOR UPDATE SKIP LOCKED
+        )
+        DELETE FROM messages m USING batch
+         WHERE m.id = batch.id
         RETURNING m.id, m.channel_id, m.deleted_at
         """,
         now,
@@ -71,13 +76,16 @@ async def delete_soft_deleted_messages(
     """Up to ``limit`` messages soft-deleted before ``cutoff``, oldest deletion first."""
     records = await conn.fetch(
         """
-        DELETE FROM messages m
-         WHERE m.id IN (SELECT d.id
-                          FROM messages d
-                         WHERE d.deleted_at < $1
-                         ORDER BY d.deleted_at
-                         LIMIT $2
-                           FOR UPDATE SKIP LOCKED)
+        WITH batch AS MATERIALIZED (
+            SELECT d.id
+              FROM messages d
+             WHERE d.deleted_at < $1
+             ORDER BY d.deleted_at
+             LIMIT $2
+               FOR UPDATE SKIP LOCKED
+        )
+        DELETE FROM messages m USING batch
+         WHERE m.id = batch.id
         RETURNING m.id, m.channel_id, m.deleted_at
         """,
         cutoff,

@@ -68,10 +68,15 @@ class InChannels:
 SearchScope = InChannel | InChannels
 
 
+# The plaintext column is read for webhook messages only (the others have none).
+_WEBHOOK_PLAINTEXT = "CASE WHEN m.message_type = 'webhook' THEN m.plaintext END AS plaintext"
+
+
 @dataclass(frozen=True, slots=True)
 class UnindexedRow:
     id: uuid.UUID
     ciphertext: bytes
+    plaintext: str | None = None  # a webhook message's JSON (services/search_index.py)
 
 
 async def prefer_custom_plans(conn: Conn) -> None:
@@ -315,8 +320,8 @@ async def list_unclassified_messages(conn: Conn, *, limit: int) -> list[Unindexe
     names the index's own order, so that idx_messages_search_recent hands them out without a
     sort, whatever the statistics say."""
     records = await conn.fetch(
-        """
-        SELECT m.id, m.ciphertext FROM messages m
+        f"""
+        SELECT m.id, m.ciphertext, {_WEBHOOK_PLAINTEXT} FROM messages m
          WHERE m.search_config IS NULL
          ORDER BY m.search_config, m.created_at DESC
          LIMIT $1
@@ -324,7 +329,7 @@ async def list_unclassified_messages(conn: Conn, *, limit: int) -> list[Unindexe
         """,
         limit,
     )
-    return [UnindexedRow(r["id"], r["ciphertext"]) for r in records]
+    return [UnindexedRow(r["id"], r["ciphertext"], r["plaintext"]) for r in records]
 
 
 async def list_messages_indexed_otherwise(
@@ -334,8 +339,8 @@ async def list_messages_indexed_otherwise(
     before SEARCH_LANGUAGE changed), locked as above. Written as two ranges so that
     idx_messages_search_recent finds them (``<>`` cannot use an index)."""
     records = await conn.fetch(
-        """
-        SELECT m.id, m.ciphertext FROM messages m
+        f"""
+        SELECT m.id, m.ciphertext, {_WEBHOOK_PLAINTEXT} FROM messages m
          WHERE m.search_config <> '' AND (m.search_config < $1 OR m.search_config > $1)
          LIMIT $2
            FOR UPDATE SKIP LOCKED
@@ -343,7 +348,7 @@ async def list_messages_indexed_otherwise(
         language,
         limit,
     )
-    return [UnindexedRow(r["id"], r["ciphertext"]) for r in records]
+    return [UnindexedRow(r["id"], r["ciphertext"], r["plaintext"]) for r in records]
 
 
 async def count_unclassified_messages(conn: Conn) -> int:

@@ -63,7 +63,18 @@ class JwtKeys:
         public = _load(public_path, private=False)
         assert isinstance(private, Ed25519PrivateKey)
         assert isinstance(public, Ed25519PublicKey)
+        if _raw(private.public_key()) != _raw(public):
+            # Every token the server issued would be refused (401) and every client logged out.
+            raise KeyLoadError(
+                f"JWT_PUBLIC_KEY_PATH: {public_path} is not the public key of "
+                f"JWT_PRIVATE_KEY_PATH ({private_path}); both must come from one key pair "
+                "(`chatalot init` creates one)"
+            )
         return cls(private_key=private, public_key=public)
+
+
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def _load(path: Path, *, private: bool) -> Ed25519PrivateKey | Ed25519PublicKey:

@@ -22,7 +22,6 @@ Differences from the original, on purpose:
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import msgspec
@@ -204,26 +203,22 @@ async def set_profile_image(
     """Checks, cleans and stores the image, points the profile at it (with a ``?v=`` cache
     buster) and tells everyone. The user row stays locked while the file is replaced, so two
     concurrent uploads cannot leave the URL pointing at a removed file."""
-    content_type = images.check_upload(kind, upload)
-    assert upload is not None  # check_upload refuses a missing part
-    data = await asyncio.to_thread(images.sanitize_image, upload.data, content_type)
-    filename = images.image_filename(actor.user_id, kind, content_type)
-    url = images.stored_image_url(filename, ctx.clock.now())
-    directory = images.avatars_dir(ctx)
+    content_type, data = await images.prepare_image(kind, upload)
     async with ctx.db.transaction(f"set_{kind.field}") as tx:
         if await users_repo.select_user_for_update(tx.conn, actor.user_id) is None:
             raise NotFound("user not found")
-        await asyncio.to_thread(images.store_image, directory, actor.user_id, kind, filename, data)
-        return await _apply_profile_changes(tx, actor, _url_changes(kind, url))
+        filename = await images.store_image(ctx, kind, actor.user_id, content_type, data)
+        url = images.stored_image_url(kind, filename, ctx.clock.now())
+        user = await _apply_profile_changes(tx, actor, _url_changes(kind, url))
+        await images.remove_stale_images(ctx, kind, actor.user_id, keep=filename)
+        return user
 
 
 async def clear_voice_background(ctx: Ctx, actor: Actor) -> None:
     """Removes the voice-call background (URL and file) and tells everyone."""
     async with ctx.db.transaction("clear_voice_background") as tx:
         await _apply_profile_changes(tx, actor, ProfileChanges(voice_background_url=None))
-    await asyncio.to_thread(
-        images.remove_images, images.avatars_dir(ctx), actor.user_id, (images.VOICE_BACKGROUND,)
-    )
+    await images.remove_images(ctx, actor.user_id, (images.VOICE_BACKGROUND,))
 
 
 # -- recovery code -------------------------------------------------------------------------
@@ -315,7 +310,7 @@ async def delete_account(ctx: Ctx, actor: Actor, password: str) -> None:
         await accounts_repo.delete_orphan_dm_channels(tx.conn, user.id)
         await accounts_repo.delete_user(tx.conn, user.id)
         revoke_access(tx, user.id, channels, "deleted")
-    await asyncio.to_thread(images.remove_images, images.avatars_dir(ctx), user.id)
+    await images.remove_images(ctx, user.id)
 
 
 def _refuse_instance_owner(user: UserRow) -> None:

@@ -17,7 +17,6 @@ from chatalot.context import Ctx
 from chatalot.db.database import Conn
 from chatalot.errors import Forbidden, Invalid, NotFound
 from chatalot.ids import ChannelId, GroupId, uuid7
-from chatalot.protocol import events
 from chatalot.protocol.api.channels import UpdateChannelIn
 from chatalot.repositories import channels as channels_repo
 from chatalot.repositories import communities as communities_repo
@@ -25,7 +24,9 @@ from chatalot.repositories import groups as groups_repo
 from chatalot.repositories.channels import ChannelChanges, ChannelRow
 from chatalot.services import permissions
 from chatalot.services.actor import Actor
-from chatalot.services.audience import ChannelSubscribers
+from chatalot.services.space_events import (
+    emit_channel_updated,
+)
 from chatalot.services.validation import check_plain_text, check_size, validate_image_url
 
 CREATABLE_TYPES = ("text", "voice", "gallery")
@@ -180,16 +181,5 @@ async def update_channel(
         channel = await channels_repo.update_channel(tx.conn, ChannelId(channel_id), changes)
         if channel is None:
             raise NotFound("channel not found")
-        tx.emit(
-            events.ChannelUpdated(
-                channel_id=str(channel.id),
-                name=channel.name,
-                topic=channel.topic,
-                read_only=channel.read_only,
-                slow_mode_seconds=channel.slow_mode_seconds,
-                archived=channel.archived,
-                voice_background=channel.voice_background,
-            ),
-            to=ChannelSubscribers(channel.id),
-        )
+        emit_channel_updated(tx, channel)
     return channel

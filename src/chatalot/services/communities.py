@@ -14,6 +14,8 @@ Ours beyond the original (spec rest-api 2.5, fixes from spec/README.md):
   it), all under row locks;
 - a member whose stored role is ``owner`` cannot leave, even when they are also instance staff
   (the original let them, leaving a community whose owner is not a member);
+- a member who leaves gets ``community_member_removed`` (reason ``left``) on all their
+  sessions, so their other devices drop the community at once (the original sends nothing);
 - deleting a community ends every member's access to its channels at once; when instance
   staff delete someone else's community, the audit log says so (``admin_delete_community``).
 """
@@ -28,7 +30,6 @@ from chatalot.context import Ctx
 from chatalot.db.database import Conn
 from chatalot.errors import Forbidden, Invalid, NotFound
 from chatalot.ids import CommunityId, UserId, uuid7
-from chatalot.protocol import events
 from chatalot.protocol.api.communities import CreateCommunityIn, UpdateCommunityIn
 from chatalot.repositories import communities as communities_repo
 from chatalot.repositories import groups as groups_repo
@@ -38,9 +39,12 @@ from chatalot.repositories.groups import GroupRow
 from chatalot.services import permissions
 from chatalot.services.access_revocation import revoke_access, revoke_access_pairs
 from chatalot.services.actor import Actor
-from chatalot.services.audience import Users
 from chatalot.services.audit import record_audit
+from chatalot.services.community_members import tell_removed
 from chatalot.services.community_theme import validate_theme
+from chatalot.services.space_events import (
+    emit_community_updated,
+)
 from chatalot.services.validation import check_plain_text, check_size, validate_image_url
 
 MAX_NAME_BYTES = 64
@@ -181,19 +185,7 @@ async def update_community(
             row = await communities_repo.select_community(tx.conn, community_id)
         if row is None:
             raise community_not_found()
-        member_ids = await communities_repo.list_member_ids(tx.conn, community_id)
-        tx.emit(
-            events.CommunityUpdated(
-                community_id=str(row.id),
-                name=row.name,
-                description=row.description,
-                icon_url=row.icon_url,
-                banner_url=row.banner_url,
-                community_theme=row.community_theme,
-                welcome_message=row.welcome_message,
-            ),
-            to=Users.of(member_ids),
-        )
+        await emit_community_updated(tx, row)
     return row
 
 
@@ -254,6 +246,8 @@ async def leave_community(ctx: Ctx, actor: Actor, community_id: CommunityId) -> 
             tx.conn, community_id, actor.user_id
         )
         revoke_access(tx, actor.user_id, channels, "left")
+        if access.member_role is not None:
+            tell_removed(tx, community_id, actor.user_id, "left")
 
 
 # -- what a member sees ----------------------------------------------------------------------

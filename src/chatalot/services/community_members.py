@@ -8,6 +8,8 @@ acts on the instance owner (``permissions.target_level``). Ours beyond the origi
   (``AccessRevoked``), deletes their sender keys there and asks the remaining members to
   rotate theirs (``sender_key_rotation_required``, reason ``member_removed``): the removed
   member still holds the old keys;
+- the removed member's sessions are told at once (``community_member_removed``, reason
+  ``kicked`` or ``banned``; the original sends no event); a ban of a non-member tells nobody;
 - managers may only rename members below them; nicknames refuse control characters;
 - banning a user who does not exist is a 404 (the original failed with a 500);
 - ban reasons refuse control characters.
@@ -28,7 +30,7 @@ from chatalot.repositories.communities import CommunityBanRow, CommunityMemberRo
 from chatalot.services import permissions
 from chatalot.services.access_revocation import revoke_access
 from chatalot.services.actor import Actor
-from chatalot.services.audience import ChannelSubscribers
+from chatalot.services.audience import ChannelSubscribers, Users
 from chatalot.services.audit import record_audit
 from chatalot.services.validation import check_plain_text, check_size
 
@@ -117,10 +119,25 @@ def _removed(tx: Tx, user_id: UserId, channel_ids: Sequence[ChannelId], reason: 
         )
 
 
-async def _remove_member(tx: Tx, community_id: CommunityId, user_id: UserId, reason: str) -> None:
+def tell_removed(tx: Tx, community_id: CommunityId, user_id: UserId, reason: str) -> None:
+    """``community_member_removed`` to every session of a former member (after commit).
+    ``reason``: ``kicked``, ``banned`` or ``left``."""
+    tx.emit(
+        events.CommunityMemberRemoved(
+            community_id=str(community_id), user_id=str(user_id), reason=reason
+        ),
+        to=Users.of([user_id]),
+    )
+
+
+async def _remove_member(
+    tx: Tx, community_id: CommunityId, user_id: UserId, reason: str, *, was_member: bool
+) -> None:
     channels = await memberships_repo.remove_from_community(tx.conn, community_id, user_id)
     await memberships_repo.delete_sender_key_distributions(tx.conn, user_id, channels)
     _removed(tx, user_id, channels, reason)
+    if was_member:
+        tell_removed(tx, community_id, user_id, reason)
 
 
 async def kick_member(ctx: Ctx, actor: Actor, community_id: CommunityId, user_id: UserId) -> None:
@@ -136,7 +153,7 @@ async def kick_member(ctx: Ctx, actor: Actor, community_id: CommunityId, user_id
         permissions.require_removable(role)
         if not permissions.can_moderate(access.role, level):
             raise Forbidden()
-        await _remove_member(tx, community_id, user_id, "kicked")
+        await _remove_member(tx, community_id, user_id, "kicked", was_member=True)
         await record_audit(
             tx.conn,
             "community_kick",
@@ -187,7 +204,7 @@ async def ban_member(
         await communities_repo.insert_ban(
             tx.conn, community_id, user_id, banned_by=actor.user_id, reason=text
         )
-        await _remove_member(tx, community_id, user_id, "banned")
+        await _remove_member(tx, community_id, user_id, "banned", was_member=role is not None)
         await record_audit(
             tx.conn,
             "community_ban",

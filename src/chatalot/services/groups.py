@@ -51,6 +51,10 @@ from chatalot.services.access_revocation import revoke_access, revoke_access_pai
 from chatalot.services.actor import Actor
 from chatalot.services.audience import ChannelSubscribers, Users
 from chatalot.services.audit import record_audit
+from chatalot.services.space_events import (
+    emit_channel_updated,
+    emit_group_updated,
+)
 from chatalot.services.validation import check_plain_text, check_size, validate_image_url
 
 MAX_GROUPS_PER_COMMUNITY = 200
@@ -305,19 +309,7 @@ async def update_group(ctx: Ctx, actor: Actor, group_id: GroupId, body: UpdateGr
         group = await groups_repo.update_group(tx.conn, group_id, changes)
         if group is None:
             raise _missing_group(actor)
-        members = await communities_repo.list_member_ids(tx.conn, group.community_id)
-        tx.emit(
-            events.GroupUpdated(
-                group_id=str(group.id),
-                name=group.name,
-                description=group.description,
-                icon_url=group.icon_url,
-                banner_url=group.banner_url,
-                accent_color=group.accent_color,
-                visibility=group.visibility,
-            ),
-            to=Users.of(members),
-        )
+        await emit_group_updated(tx, group)
     return group
 
 
@@ -506,18 +498,7 @@ async def update_channel(
         channel = await groups_repo.update_group_channel(tx.conn, channel_id, changes)
         if channel is None:
             raise NotFound("channel not found")
-        tx.emit(
-            events.ChannelUpdated(
-                channel_id=str(channel.id),
-                name=channel.name,
-                topic=channel.topic,
-                read_only=channel.read_only,
-                slow_mode_seconds=channel.slow_mode_seconds,
-                archived=channel.archived,
-                voice_background=channel.voice_background,
-            ),
-            to=ChannelSubscribers(channel.id),
-        )
+        emit_channel_updated(tx, channel)
     return channel
 
 

@@ -1,35 +1,38 @@
-"""Profile images (avatars, banners, voice-call backgrounds): checking, cleaning, storing and
-serving the files under ``{FILE_STORAGE_PATH}/avatars/``.
+"""Uploaded images: profile images (avatars, banners, voice-call backgrounds), community
+icons and banners, group icons and banners and group-channel voice backgrounds: checking,
+cleaning, storing (through ``ctx.storage``) and serving them. Custom emoji use the checks too
+(services/emojis.py).
 
 An upload must declare png, jpeg, webp or gif, be at most 10 MiB, and its first bytes must be
 that same type. PNG, JPEG and WebP are decoded and re-encoded with Pillow, which drops EXIF
 (GPS position, camera serial numbers), XMP and comments; JPEG orientation is applied to the
 pixels first, so photos stay upright. GIFs are checked for decodability and stored as they are.
+Images whose declared dimensions would need too much memory to decode are refused before
+decoding. Blocking work (Pillow) runs in a worker thread.
 
-Files are written atomically (a temporary name in the same directory, then ``os.replace``), so
-a reader never sees half an image; the temporary names contain ``~``, which the public
-endpoint never serves. Blocking work (Pillow, disk) runs in a worker thread.
+Storage keys (the same file names the original used under ``FILE_STORAGE_PATH``, so existing
+installations keep their images): ``avatars/{user_id}[_banner|_voicebg].{ext}``,
+``community_assets/{community_id}_icon|_banner.{ext}``,
+``group_assets/{group_id}_icon|_banner.{ext}`` and ``group_assets/{channel_id}_voicebg.{ext}``.
+A new upload replaces the old one; one with another extension removes the old blob (the
+original left it behind). Writes are atomic (storage/base.py), so a reader never sees half an
+image, and the public endpoints serve only plain names under their folder.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
-import os
 import re
-import tempfile
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from stat import S_ISREG
-from typing import BinaryIO
 
 from PIL import Image, ImageOps
 
 from chatalot.context import Ctx
 from chatalot.errors import Invalid, NotFound
-from chatalot.ids import UserId
+from chatalot.storage.base import BlobNotFound, BlobRead
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # width x height; larger images would need gigabytes to decode
@@ -43,6 +46,7 @@ _MEDIA_TYPES = {
     "gif": "image/gif",
 }
 _SAFE_FILENAME = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
+INVALID_TYPE = "invalid image type (allowed: png, jpg, webp, gif)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +59,45 @@ class ImageUpload:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageFolder:
+    """Where one family of images is stored (the storage key prefix) and served."""
+
+    name: str  # storage key prefix: "{name}/{file}"
+    route: str  # the public route serving "{route}{file}"
+    not_found: str  # the 404 message of that route
+
+
+AVATARS = ImageFolder("avatars", "/api/avatars/", "avatar not found")
+COMMUNITY_ASSETS = ImageFolder("community_assets", "/api/community-assets/", "asset not found")
+GROUP_ASSETS = ImageFolder("group_assets", "/api/group-assets/", "asset not found")
+
+
+@dataclass(frozen=True, slots=True)
 class ImageKind:
     field: str  # multipart part name
-    suffix: str  # file name after the user id: "{user_id}{suffix}.{ext}"
+    suffix: str  # file name after the owner's id: "{owner_id}{suffix}.{ext}"
     too_large: str  # the original's message
+    folder: ImageFolder = AVATARS
+    invalid_type: str = INVALID_TYPE  # the original's message for a refused declared type
 
 
 AVATAR = ImageKind("avatar", "", "avatar too large (max 10 MB)")
 BANNER = ImageKind("banner", "_banner", "banner too large (max 10 MB)")
 VOICE_BACKGROUND = ImageKind("background", "_voicebg", "file too large (max 10 MB)")
 KINDS = (AVATAR, BANNER, VOICE_BACKGROUND)
+
+COMMUNITY_ICON = ImageKind("icon", "_icon", "file too large (max 10 MB)", COMMUNITY_ASSETS)
+COMMUNITY_BANNER = ImageKind("banner", "_banner", "file too large (max 10 MB)", COMMUNITY_ASSETS)
+
+# The original's group messages differ slightly (no space in "10MB", "jpeg").
+_GROUP_TYPE = "invalid image type (allowed: png, jpeg, webp, gif)"
+GROUP_ICON = ImageKind("icon", "_icon", "file too large (max 10MB)", GROUP_ASSETS, _GROUP_TYPE)
+GROUP_BANNER = ImageKind(
+    "banner", "_banner", "file too large (max 10MB)", GROUP_ASSETS, _GROUP_TYPE
+)
+CHANNEL_VOICE_BACKGROUND = ImageKind(
+    "background", "_voicebg", "file too large (max 10MB)", GROUP_ASSETS, _GROUP_TYPE
+)
 
 
 def detect_image_type(data: bytes) -> str | None:
@@ -88,32 +121,74 @@ def check_upload(kind: ImageKind, upload: ImageUpload | None) -> str:
         raise Invalid(kind.too_large)
     if upload.content_type is None:
         raise Invalid("missing content type")
-    content_type = upload.content_type.split(";", 1)[0].strip().lower()
+    content_type = declared_type(upload.content_type)
     if content_type not in EXTENSIONS:
-        raise Invalid("invalid image type (allowed: png, jpg, webp, gif)")
-    if not upload.data:
-        raise Invalid("invalid file: empty file")
-    if detect_image_type(upload.data) != content_type:
-        raise Invalid("file content does not match declared image type")
+        raise Invalid(kind.invalid_type)
+    check_magic(upload.data, content_type)
     return content_type
 
 
-def sanitize_image(data: bytes, content_type: str) -> bytes:
+def declared_type(content_type: str) -> str:
+    """A part's Content-Type without parameters, lower case (``image/PNG; x=y`` -> image/png)."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def check_magic(data: bytes, content_type: str) -> None:
+    """The bytes must be non-empty and start like ``content_type`` (an executable or a script
+    named .png is refused here)."""
+    if not data:
+        raise Invalid("invalid file: empty file")
+    if detect_image_type(data) != content_type:
+        raise Invalid("file content does not match declared image type")
+
+
+def sanitize_image(data: bytes, content_type: str, max_pixels: int = MAX_PIXELS) -> bytes:
     """Decodes the image and re-encodes PNG/JPEG/WebP without metadata; returns the bytes to
     store. Raises Invalid("invalid file: ...") for images that do not decode or are too big."""
+    return _decode(data, content_type, max_pixels, reencode=True)
+
+
+def verify_image(data: bytes, content_type: str, max_pixels: int = MAX_PIXELS) -> None:
+    """Decodes the image (every frame, up to ``max_pixels`` per frame) without keeping it;
+    raises Invalid("invalid file: ...") when it does not decode or is too big."""
+    _decode(data, content_type, max_pixels, reencode=False)
+
+
+MAX_VERIFIED_FRAMES = 1000
+
+
+def _decode(data: bytes, content_type: str, max_pixels: int, *, reencode: bool) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
-            if width * height > MAX_PIXELS:
+            if width * height > max_pixels:
                 raise Invalid("invalid file: image dimensions too large")
             image.load()
-            if content_type == "image/gif":
-                return data
-            return _reencode(image, content_type)
+            if reencode and content_type != "image/gif":
+                return _reencode(image, content_type)
+            if not reencode:
+                frames = int(getattr(image, "n_frames", 1))
+                if frames > MAX_VERIFIED_FRAMES:
+                    raise Invalid("invalid file: too many animation frames")
+                for index in range(1, frames):
+                    image.seek(index)
+                    image.load()
+            return data
     except Invalid:
         raise
-    except Exception:  # Pillow raises many kinds (OSError, SyntaxError, struct.error, bombs...)
+    except Image.DecompressionBombError:  # Pillow's own limit, at open() for huge headers
+        raise Invalid("invalid file: image dimensions too large") from None
+    except Exception:  # Pillow raises many kinds (OSError, SyntaxError, struct.error, ...)
         raise Invalid("invalid file: the image could not be decoded") from None
+
+
+async def prepare_image(kind: ImageKind, upload: ImageUpload | None) -> tuple[str, bytes]:
+    """Checks the upload (``check_upload``), then decodes and cleans it off the event loop;
+    returns its content type and the bytes to store."""
+    content_type = check_upload(kind, upload)
+    assert upload is not None  # check_upload refuses a missing part
+    data = await asyncio.to_thread(sanitize_image, upload.data, content_type)
+    return content_type, data
 
 
 def _reencode(image: Image.Image, content_type: str) -> bytes:
@@ -138,12 +213,12 @@ def _reencode(image: Image.Image, content_type: str) -> bytes:
 # -- storage -------------------------------------------------------------------------------
 
 
-def avatars_dir(ctx: Ctx) -> Path:
-    return ctx.settings.file_storage_path / "avatars"
+def image_filename(owner_id: uuid.UUID, kind: ImageKind, content_type: str) -> str:
+    return f"{owner_id}{kind.suffix}.{EXTENSIONS[content_type]}"
 
 
-def image_filename(user_id: UserId, kind: ImageKind, content_type: str) -> str:
-    return f"{user_id}{kind.suffix}.{EXTENSIONS[content_type]}"
+def image_key(kind: ImageKind, filename: str) -> str:
+    return f"{kind.folder.name}/{filename}"
 
 
 # -- URLs ----------------------------------------------------------------------------------
@@ -158,10 +233,10 @@ _OWN_IMAGE_URL = re.compile(
 )
 
 
-def stored_image_url(filename: str, when: datetime) -> str:
+def stored_image_url(kind: ImageKind, filename: str, when: datetime) -> str:
     """The URL an upload stores: the public route, the file name, and a ``?v=`` cache buster
     (the upload time in Unix seconds) so clients fetch a replaced image again."""
-    return f"/api/avatars/{filename}?v={int(when.timestamp())}"
+    return f"{kind.folder.route}{filename}?v={int(when.timestamp())}"
 
 
 def is_own_image_url(url: str) -> bool:
@@ -171,35 +246,33 @@ def is_own_image_url(url: str) -> bool:
     return _OWN_IMAGE_URL.fullmatch(url) is not None
 
 
-def store_image(
-    directory: Path, user_id: UserId, kind: ImageKind, filename: str, data: bytes
+async def store_image(
+    ctx: Ctx, kind: ImageKind, owner_id: uuid.UUID, content_type: str, data: bytes
+) -> str:
+    """Stores the image as ``{owner_id}{suffix}.{ext}`` (replacing it atomically); returns the
+    file name. The caller holds a lock on the owner's row and calls ``remove_stale_images``
+    once the URL points at the new file."""
+    filename = image_filename(owner_id, kind, content_type)
+    await ctx.storage.put_bytes(image_key(kind, filename), data)
+    return filename
+
+
+async def remove_stale_images(
+    ctx: Ctx, kind: ImageKind, owner_id: uuid.UUID, keep: str | None = None
 ) -> None:
-    """Writes ``filename`` atomically, then removes this kind's files with other extensions."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="~upload-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # public images, served to anyone anyway
-        os.replace(tmp, directory / filename)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    for ext in set(EXTENSIONS.values()):
-        stale = f"{user_id}{kind.suffix}.{ext}"
-        if stale != filename:
-            (directory / stale).unlink(missing_ok=True)
+    """Removes this kind's blobs of ``owner_id`` with any extension but ``keep``'s."""
+    for ext in sorted(set(EXTENSIONS.values())):
+        filename = f"{owner_id}{kind.suffix}.{ext}"
+        if filename != keep:
+            await ctx.storage.delete(image_key(kind, filename))
 
 
-def remove_images(directory: Path, user_id: UserId, kinds: tuple[ImageKind, ...] = KINDS) -> None:
-    """Removes the user's stored images of those kinds (missing files are fine)."""
+async def remove_images(
+    ctx: Ctx, owner_id: uuid.UUID, kinds: tuple[ImageKind, ...] = KINDS
+) -> None:
+    """Removes the owner's stored images of those kinds (missing blobs are fine)."""
     for kind in kinds:
-        for ext in set(EXTENSIONS.values()):
-            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-                (directory / f"{user_id}{kind.suffix}.{ext}").unlink()
+        await remove_stale_images(ctx, kind, owner_id)
 
 
 # -- serving -------------------------------------------------------------------------------
@@ -207,11 +280,14 @@ def remove_images(directory: Path, user_id: UserId, kinds: tuple[ImageKind, ...]
 
 @dataclass(frozen=True, slots=True)
 class OpenImage:
-    """An opened stored image; the caller reads and closes ``handle``."""
+    """An opened stored image; the caller iterates ``read.chunks`` to the end or closes it."""
 
-    handle: BinaryIO
-    size: int
+    read: BlobRead
     media_type: str
+
+    @property
+    def size(self) -> int:
+        return self.read.size
 
 
 def media_type_for(filename: str) -> str:
@@ -219,25 +295,20 @@ def media_type_for(filename: str) -> str:
     return _MEDIA_TYPES.get(ext, "application/octet-stream")
 
 
-async def open_avatar(ctx: Ctx, filename: str) -> OpenImage:
-    """Opens ``avatars/{filename}`` for the public endpoint. 400 for names that could leave
-    the directory (or are not plain file names), 404 when there is no such file."""
+async def open_image(ctx: Ctx, folder: ImageFolder, filename: str) -> OpenImage:
+    """Opens ``{folder}/{filename}`` for its public endpoint. 400 ``invalid filename`` for names
+    that could leave the folder (or are not plain file names), 404 when there is no such blob
+    (names starting with a dot, the store's hidden files, are never served)."""
     if ".." in filename or not _SAFE_FILENAME.match(filename):
         raise Invalid("invalid filename")
-    path = avatars_dir(ctx) / filename
+    if filename.startswith("."):
+        raise NotFound(folder.not_found)
     try:
-        return await asyncio.to_thread(_open_regular_file, path, media_type_for(filename))
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        raise NotFound("avatar not found") from None
+        read = await ctx.storage.open(f"{folder.name}/{filename}")
+    except (BlobNotFound, ValueError):
+        raise NotFound(folder.not_found) from None
+    return OpenImage(read=read, media_type=media_type_for(filename))
 
 
-def _open_regular_file(path: Path, media_type: str) -> OpenImage:
-    handle = path.open("rb")
-    try:
-        info = os.fstat(handle.fileno())
-        if not S_ISREG(info.st_mode):
-            raise FileNotFoundError(str(path))
-    except BaseException:
-        handle.close()
-        raise
-    return OpenImage(handle=handle, size=info.st_size, media_type=media_type)
+async def open_avatar(ctx: Ctx, filename: str) -> OpenImage:
+    return await open_image(ctx, AVATARS, filename)

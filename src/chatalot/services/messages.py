@@ -13,7 +13,8 @@ when the server can read it, else "not indexable" (services/search_text.py, migr
 After commit: the ``on_stored`` callback (the session's ``message_sent`` reply, pushed after
 the commit and before any event), then ``new_message``: non-DM to the channel's subscribers, DM
 to every session of the other member(s), preceded by ``new_dm_channel`` when it is the DM's
-first message.
+first message; Web Push for recipients with no live session starts in the background
+(services/push.py).
 
 WebSocket refusals raise ``Refused(code, message)`` with the spec's texts (1.9); REST reads
 raise the usual ``Forbidden`` / ``NotFound``.
@@ -42,6 +43,7 @@ from chatalot.repositories.channels import ChannelRow
 from chatalot.repositories.messages import EditRow, MessageRow, ReactionGroup, ThreadStats
 from chatalot.repositories.search import NOT_INDEXABLE
 from chatalot.services import permissions
+from chatalot.services import push as push_service
 from chatalot.services.actor import Actor
 from chatalot.services.audience import ChannelSubscribers, Users
 from chatalot.services.moderation import active_timeout
@@ -267,6 +269,9 @@ async def send_message(
         if on_stored is not None:
             callback = on_stored
             tx.on_commit(lambda: callback(row))
+        # Web Push after commit, in the background: DM recipients and @mentioned members
+        # with no live session (services/push.py)
+        push_service.notify_after_send(tx, ctx, actor, channel, others, search_text)
     return row
 
 

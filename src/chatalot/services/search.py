@@ -134,9 +134,11 @@ async def _search(
 
 
 def display_text(ciphertext: bytes) -> str:
-    """The message as shown (NFC), without the two characters used as markers."""
+    """The message as shown (NFC), without the two characters used as markers, nor NUL
+    (PostgreSQL text cannot hold it: a webhook message written by the original server is one
+    zero byte, indexed from its plaintext)."""
     text = unicodedata.normalize("NFC", ciphertext.decode("utf-8", errors="replace"))
-    return text.replace(START, "").replace(STOP, "")
+    return text.replace(START, "").replace(STOP, "").replace("\x00", "")
 
 
 async def _highlights(

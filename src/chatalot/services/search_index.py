@@ -28,6 +28,7 @@ startup, and also reports search indexes left INVALID by an interrupted migratio
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -187,10 +188,24 @@ async def index_messages(ctx: Ctx, *, batch_size: int = BATCH_SIZE) -> IndexRepo
     return report
 
 
+def _row_text(row: UnindexedRow) -> str | None:
+    """The text to index: a webhook message's content when its ``plaintext`` JSON holds one
+    (messages written by the original server keep the content there only, with a zero byte as
+    ciphertext), else what the ciphertext holds."""
+    if row.plaintext is not None:
+        try:
+            content = json.loads(row.plaintext).get("content")
+        except (ValueError, AttributeError, RecursionError):
+            content = None
+        if isinstance(content, str):
+            return searchable_text(content.encode())
+    return searchable_text(row.ciphertext)
+
+
 async def _classify(conn: Conn, rows: list[UnindexedRow], language: str) -> int:
     """Writes the search columns of ``rows`` (locked by the caller); returns how many have
     text to search."""
-    texts = [searchable_text(row.ciphertext) for row in rows]
+    texts = [_row_text(row) for row in rows]
     await search_repo.update_search_columns(
         conn, [row.id for row in rows], texts, language=language
     )

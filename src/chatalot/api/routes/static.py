@@ -1,5 +1,5 @@
-"""Everything outside /api: static files and the SPA fallback. Unknown /api paths get the JSON
-404 here, so they never fall through to the HTML page."""
+"""Everything outside /api: the web client (api/static.py says which and how). Unknown /api
+paths get the JSON 404 here, so they never fall through to the HTML page."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.response import File
 
 from chatalot.api.deps import SiteDep
+from chatalot.api.static import NO_CACHE
 
 _ALL_METHODS = [
     HttpMethod.GET,
@@ -29,8 +30,18 @@ async def get_static(request: Request[Any, Any, Any], site: SiteDep) -> Response
         raise NotFoundException()
     if request.method not in ("GET", "HEAD"):
         raise MethodNotAllowedException(headers={"Allow": "GET, HEAD"})
-    found = site.resolve(url_path, request.headers.get("accept-encoding", ""))
-    headers = {"Vary": "Accept-Encoding"}
+    accept_encoding = request.headers.get("accept-encoding", "")
+    found = site.resolve(url_path, accept_encoding) if site.is_external() else None
+    if found is None:
+        served = site.builtin(url_path, accept_encoding, request.headers.get("if-none-match", ""))
+        return Response(
+            content=served.body,
+            status_code=served.status,
+            media_type=served.media_type or None,
+            headers=served.headers,
+        )
+    # the edge sets no-cache on every other path; /client/ keeps the handler's
+    headers = {"Vary": "Accept-Encoding", "Cache-Control": NO_CACHE}
     if found.content_encoding:
         headers["Content-Encoding"] = found.content_encoding
     return File(

@@ -86,10 +86,15 @@ RECOVERY_CODE = documented(
     pattern="^[A-HJ-NP-Z2-9]{4}(-[A-HJ-NP-Z2-9]{4}){3}$",
 )
 UUID = documented("A UUID.", format="uuid")
+# the schema shows the always-accepted form (an uploaded avatar or ""): external URLs depend on
+# an instance setting, which a schema cannot express
+AVATAR_URL_PATTERN = (
+    f"^(/api/avatars/{_UUID}(_[a-z]{{1,16}})?\\.(png|jpg|jpeg|webp|gif)(\\?v=[0-9]{{1,20}})?)?$"
+)
 IMAGE_URL = documented(
     'The URL of an image uploaded to this server (`/api/avatars/...`), `""` to clear it, or '
     "(when the instance allows external images) an http(s) URL; at most 2048 bytes.",
-    pattern=f"^(/api/avatars/{_UUID}(_[a-z]{{1,16}})?\\.(png|jpg|jpeg|webp|gif)(\\?v=[0-9]{{1,20}})?)?$",
+    pattern=AVATAR_URL_PATTERN,
 )
 _BYTE = {"type": "integer", "minimum": 0, "maximum": 255}
 PUBLIC_KEY = documented("32 bytes.", minItems=32, maxItems=32, items=_BYTE)
