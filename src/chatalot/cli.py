@@ -130,12 +130,11 @@ def _init() -> int:
 
 
 E2E_CHOICE = """
-End-to-end encryption: new servers start with it on (instance setting e2e_enabled). Then the
-server only relays encrypted messages that members' apps encrypt, and the web client built into
-this server, which cannot encrypt yet, shows messages but does not send. To chat from the
-built-in web client, turn encryption off: the first account registered becomes the owner and is
-offered the switch on its welcome page, or use Settings > End-to-end encryption (this server).
-With encryption off, messages are stored readable by the server."""
+End-to-end encryption: new servers start with it on (instance setting e2e_enabled). Members'
+apps and the web client built into this server encrypt every message on the device, and the
+server relays and stores only ciphertext, which it cannot read or search. Turn it off (as the
+owner: Settings > End-to-end encryption (this server), or PUT /api/admin/settings) to have
+messages stored readable by the server, which can then search them."""
 
 
 def _migrate(action: str) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from playwright.async_api import expect
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.support.auth import PASSWORD, register_body
@@ -260,3 +261,27 @@ async def new_page(
     page = await context.new_page()
     watches.append(PageWatch(page, label))
     return page
+
+
+# the web client on screen --------------------------------------------------------------------
+
+
+def rows(page: Any, text: str) -> Any:
+    return page.locator("ol.messages li.message", has_text=text)
+
+
+async def wait_ready(page: Any) -> None:
+    """The channel view with a usable composer, and the WebSocket authenticated (the client's
+    subscriptions are sent as it authenticates, so live events reach the page from then on)."""
+    await expect(page.locator("#composer-input")).to_be_enabled(timeout=15_000)
+    await expect(page.locator("html")).to_have_attribute("data-connection", "open", timeout=15_000)
+    await expect(page.locator(".connection-banner")).to_have_count(0, timeout=15_000)
+
+
+async def send_ui(page: Any, text: str) -> None:
+    box = page.locator("#composer-input")
+    await box.fill(text)
+    await box.press("Enter")
+    await expect(rows(page, text)).to_have_count(1)
+    await expect(rows(page, text).locator(".pending")).to_have_count(0)
+    await expect(page.locator("ol.messages li.message.pending")).to_have_count(0)

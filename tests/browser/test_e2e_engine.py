@@ -200,7 +200,7 @@ async def test_a_new_device_is_reported_and_an_unknown_prekey_fails_cleanly(page
         """,
     )
     assert result["got"] == {"ok": True, "text": "new phone"}
-    assert result["events"] == ["identity_changed"]
+    assert result["events"] == ["identity_changed", "identity_verified"]
     assert result["sameNumber"] is True  # both people see the same safety number
     assert result["numberChanged"] is True
     assert result["changed"] == [False, True, False, True]

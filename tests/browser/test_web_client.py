@@ -23,7 +23,10 @@ from tests.browser.client_support import (
     community_with,
     new_page,
     ok,
+    rows,
     screenshot,
+    send_ui,
+    wait_ready,
 )
 from tests.support.auth import PASSWORD
 
@@ -37,18 +40,6 @@ XSS_PAYLOADS = [
 ]
 
 
-def rows(page: Any, text: str) -> Any:
-    return page.locator("ol.messages li.message", has_text=text)
-
-
-async def wait_ready(page: Any) -> None:
-    """The channel view with a usable composer, and the WebSocket authenticated (the client's
-    subscriptions are sent as it authenticates, so live events reach the page from then on)."""
-    await expect(page.locator("#composer-input")).to_be_enabled(timeout=15_000)
-    await expect(page.locator("html")).to_have_attribute("data-connection", "open", timeout=15_000)
-    await expect(page.locator(".connection-banner")).to_have_count(0, timeout=15_000)
-
-
 async def open_conversation(
     server: Server, browser: Any, watches: list[PageWatch], label: str, member: Member, path: str
 ) -> Any:
@@ -57,15 +48,6 @@ async def open_conversation(
     await page.goto(server.url + path)
     await wait_ready(page)
     return page
-
-
-async def send_ui(page: Any, text: str) -> None:
-    box = page.locator("#composer-input")
-    await box.fill(text)
-    await box.press("Enter")
-    await expect(rows(page, text)).to_have_count(1)
-    await expect(rows(page, text).locator(".pending")).to_have_count(0)
-    await expect(page.locator("ol.messages li.message.pending")).to_have_count(0)
 
 
 async def register_ui(page: Any, base: str, username: str) -> str:
@@ -108,14 +90,15 @@ async def test_register_create_community_send_and_reload(
     await expect(page.get_by_test_id("recovery-code")).to_have_count(0)
 
     await create_community_ui(page, "Founders")
-    # encryption is on (the default): the composer is off, plain-text messages still show
-    await expect(page.locator(".composer.disabled")).to_be_visible()
-    await expect(page.locator("#composer-input")).to_have_count(0)
+    # encryption is on (the default) and the keys were made at registration: the composer is on
+    await wait_ready(page)
+    await expect(page.locator(".e2e-notice")).to_have_count(0)
     stored = await page.evaluate(
         "() => ({token: localStorage.getItem('chatalot.access_token'), path: location.pathname})"
     )
     channel_id = stored["path"].rsplit("/", 1)[1]
     owner = Member("founder", stored["token"], "", "", {})
+    # an old app's plain-text message still shows
     ws = await WsClient.open(server.url, owner, [channel_id])
     try:
         await ws.send(channel_id, "plain text from a test client")
@@ -123,11 +106,13 @@ async def test_register_create_community_send_and_reload(
         await ws.close()
     await expect(rows(page, "plain text from a test client")).to_have_count(1)
 
-    # the owner turns encryption off from the notice
-    page.once("dialog", lambda dialog: dialog.accept())
-    await page.get_by_role("button", name="Turn off end-to-end encryption").first.click()
-    await wait_ready(page)
     await send_ui(page, "hello from the browser")
+    # what the server got is the encrypted envelope, not the text
+    async with httpx.AsyncClient(base_url=server.url, headers=owner.headers) as http:
+        history = await ok(await http.get(f"/api/channels/{channel_id}/messages"))
+    stored_bytes = [bytes(message["ciphertext"]) for message in history]
+    assert not [b for b in stored_bytes if b"hello from the browser" in b]
+    assert sum(b.startswith(b'{"v":1,"sk":true') for b in stored_bytes) == 1
 
     await page.reload()
     await wait_ready(page)
@@ -393,11 +378,6 @@ async def test_keyboard_only(server: Server, browser: Any, watches: list[PageWat
     await tab_to(page, named("Continue"))
     await page.keyboard.press("Enter")
     await expect(page).to_have_url(re.compile(r"/channels/@me$"))
-
-    page.once("dialog", lambda dialog: dialog.accept())
-    await tab_to(page, named("Turn off end-to-end encryption"))
-    await page.keyboard.press("Enter")
-    await expect(page.get_by_role("button", name="Turn off end-to-end encryption")).to_have_count(0)
 
     # Escape closes a dialog and the focus returns to the button that opened it
     await tab_to(page, named("Create a community"))

@@ -326,6 +326,19 @@ async def test_emoji_picker_by_keyboard_and_custom_emoji_in_messages(
     await composer.press("Enter")
     mine = rows(page, "nice👍")
     await expect(mine.locator("img.emoji")).to_have_attribute("alt", ":party_blob:")
+
+    # a reaction beyond the quick eight: "More emoji" opens the full picker (Unicode only)
+    await row.hover()
+    await row.get_by_label("Add reaction").click()
+    await row.get_by_role("button", name="More emoji").click()
+    more = row.get_by_role("dialog", name="Emoji")
+    await expect(more).to_be_visible()
+    await expect(more.get_by_role("heading", name="This community")).to_have_count(0)
+    await page.keyboard.type("rocket")
+    await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("Enter")
+    await expect(more).to_have_count(0)
+    await expect(row.locator(".reaction.mine")).to_contain_text("🚀")
     assert not problems, "\n".join(problems)
 
 

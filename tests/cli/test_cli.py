@@ -55,12 +55,13 @@ def test_init_writes_env_and_keys(tmp_path: Path) -> None:
 
 def test_init_explains_the_end_to_end_encryption_choice(tmp_path: Path) -> None:
     """The first-run setup tells the operator that encryption starts on, that the built-in web
-    client then does not send, and where to turn it off."""
+    client encrypts too, what the server then cannot do, and where to turn it off."""
     result = run_cli(tmp_path, base_env(), "init")
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
     assert "End-to-end encryption: new servers start with it on" in text
-    assert "does not send" in text
+    assert "web client built into this server encrypt every message" in text
+    assert "cannot read or search" in text
     assert "Settings > End-to-end encryption" in text
 
 

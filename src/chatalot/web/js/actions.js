@@ -5,7 +5,10 @@ import { api, ApiError } from "./api.js";
 import { realtime } from "./ws.js";
 import { session } from "./session.js";
 import { app, setIn, toast } from "./state.js";
-import { encodeText } from "./content.js";
+import { encodeText, isEncrypted } from "./content.js";
+import { NotEncryptedError, encryptionRequired, sealText } from "./e2e/outgoing.js";
+import { rememberOwnBytes, rememberSent } from "./e2e/plaintexts.js";
+import { encryption } from "./e2e/account.js";
 
 const PAGE = 50;
 const TYPING_MS = 10_000;
@@ -237,32 +240,45 @@ export async function loadOlder(channelId) {
 const outbox = []; // pending messages of this session, in the order sent (answers come in order)
 let pendingCounter = 0;
 
+// Sending. The message shows at once (as "Sending…", from the text typed); its bytes are made
+// next (encrypted when the instance has end-to-end encryption on) and frames leave in the order
+// the user sent them, so the server's answers (`message_sent`, in order) match the outbox.
+let sendChain = Promise.resolve();
+
+/** Why nothing can be sent now (shown to the user), or null. */
+function cannotSend() {
+  if (realtime.state !== "open") return "Not connected: the message was not sent. It is kept in the box; try again.";
+  if (encryptionRequired() && encryption.get().status !== "ready") {
+    return "End-to-end encryption is not ready in this browser, so the message was not sent.";
+  }
+  return null;
+}
+
 export function sendText(channelId, text, { replyTo = null, threadId = null } = {}) {
-  const { ciphertext, nonce } = encodeText(text);
-  const payload = { ciphertext, nonce, message_type: "text", reply_to: replyTo };
+  const payload = { message_type: "text", reply_to: replyTo };
   if (threadId) payload.thread_id = threadId;
-  return sendPayload(channelId, payload);
+  return sendPayload(channelId, text, payload);
 }
 
 export function sendFileMessage(channelId, file) {
-  const { ciphertext, nonce } = encodeText(JSON.stringify(file));
-  return sendPayload(channelId, { ciphertext, nonce, message_type: "file", reply_to: null });
+  return sendPayload(channelId, JSON.stringify(file), { message_type: "file", reply_to: null });
 }
 
-function sendPayload(channelId, payload) {
-  const me = app.get().me;
-  const temporaryId = `pending-${++pendingCounter}`;
-  const frame = { type: "send_message", channel_id: channelId, ...payload, sender_key_id: null };
-  if (!realtime.send(frame)) {
-    toast("Not connected: the message was not sent. It is kept in the box; try again.");
+function sendPayload(channelId, text, payload) {
+  const refusal = cannotSend();
+  if (refusal) {
+    toast(refusal);
     return false;
   }
+  const me = app.get().me;
+  const temporaryId = `pending-${++pendingCounter}`;
+  const shown = encodeText(text); // local only: what the pending row shows until confirmed
   const item = {
     id: temporaryId,
     channel_id: channelId,
     sender_id: me.id,
-    ciphertext: payload.ciphertext,
-    nonce: payload.nonce,
+    ciphertext: shown.ciphertext,
+    nonce: shown.nonce,
     message_type: payload.message_type,
     reply_to: payload.reply_to,
     edited_at: null,
@@ -271,14 +287,46 @@ function sendPayload(channelId, payload) {
     thread_id: payload.thread_id || null,
     pending: true,
   };
-  outbox.push(item);
   updateMessages(channelId, (current) => ({ ...current, items: [...current.items, item] }));
+  const send = async () => {
+    let sealed;
+    try {
+      sealed = await sealText(channelId, text);
+    } catch (error) {
+      markFailed(item, error instanceof NotEncryptedError ? error.message : `Not encrypted: ${error.message || error}`);
+      return;
+    }
+    // kept by its bytes before it leaves: should the connection drop before `message_sent`, the
+    // stored message still shows its text after the refetch
+    if (isEncrypted({ ciphertext: sealed.ciphertext, message_type: payload.message_type })) {
+      await rememberOwnBytes(sealed.ciphertext, text).catch(() => {});
+    }
+    const frame = { type: "send_message", channel_id: channelId, ...payload, ...sealed, sender_key_id: null };
+    if (!realtime.send(frame)) {
+      markFailed(item, "Not connected: the message was not sent.");
+      return;
+    }
+    outbox.push({ ...item, sent: sealed.ciphertext, text });
+  };
+  sendChain = sendChain.then(send, send);
   return true;
+}
+
+function markFailed(item, reason) {
+  toast(reason);
+  updateMessages(item.channel_id, (current) => ({
+    ...current,
+    items: current.items.map((other) => (other.id === item.id ? { ...other, pending: false, failed: true } : other)),
+  }));
 }
 
 function confirmSent(frame) {
   const item = outbox.shift();
   if (!item) return;
+  // our own encrypted message: its text is kept (a ratchet cannot decrypt what it sent)
+  if (isEncrypted({ ciphertext: item.sent, message_type: item.message_type })) {
+    rememberSent({ ...item, id: frame.id, created_at: frame.created_at, ciphertext: item.sent }, item.text);
+  }
   if (item.thread_id) {
     patchMessage(item.channel_id, item.thread_id, (root) => ({
       ...root,
@@ -291,7 +339,7 @@ function confirmSent(frame) {
     }
     const items = current.items.map((other) =>
       other.id === item.id
-        ? { ...other, id: frame.id, created_at: frame.created_at, pending: false }
+        ? { ...other, id: frame.id, created_at: frame.created_at, ciphertext: item.sent, pending: false }
         : other,
     );
     return { ...current, items: sortItems(items) };
@@ -329,9 +377,41 @@ export function discardFailed(channelId, messageId) {
   }));
 }
 
+/** Sends an edit (encrypted like a new message); false when it cannot be sent now. */
 export function editMessage(messageId, text) {
-  const { ciphertext, nonce } = encodeText(text);
-  return realtime.send({ type: "edit_message", message_id: messageId, ciphertext, nonce });
+  const refusal = cannotSend();
+  if (refusal) {
+    toast(refusal);
+    return false;
+  }
+  const message = findMessage(messageId);
+  const channelId = message ? message.channel_id : activeChannel;
+  const send = async () => {
+    let sealed;
+    try {
+      sealed = await sealText(channelId, text);
+    } catch (error) {
+      toast(`The edit was not saved: ${error.message || error}`);
+      return;
+    }
+    if (isEncrypted({ ciphertext: sealed.ciphertext, message_type: "text" })) {
+      const edited = { ...(message || { id: messageId }), ciphertext: sealed.ciphertext, edited_at: new Date().toISOString() };
+      rememberSent(edited, text);
+    }
+    if (!realtime.send({ type: "edit_message", message_id: messageId, ...sealed })) {
+      toast("Not connected: the edit was not saved.");
+    }
+  };
+  sendChain = sendChain.then(send, send);
+  return true;
+}
+
+function findMessage(messageId) {
+  for (const held of Object.values(app.get().messages)) {
+    const found = held.items.find((item) => item.id === messageId);
+    if (found) return found;
+  }
+  return null;
 }
 
 export function deleteMessage(messageId) {
@@ -658,6 +738,7 @@ export function wireRealtime(onLostAccess, onLostCommunity) {
               icon_url: frame.icon_url,
               banner_url: frame.banner_url,
               community_theme: frame.community_theme,
+              welcome_message: frame.welcome_message,
             }
           : community,
       ),

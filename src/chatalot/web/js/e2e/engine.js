@@ -35,6 +35,10 @@ export function digestOf(data) {
   return bytes.bytesToHex(primitives.sha256(data).subarray(0, 8));
 }
 
+function fold(text) {
+  return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+}
+
 function asBytes(ciphertext) {
   if (ciphertext instanceof Uint8Array) return ciphertext;
   return Uint8Array.from(ciphertext || []);
@@ -217,6 +221,7 @@ export class E2EEngine {
   async markVerified(peerId) {
     const peer = await this.store.get("peerIdentities", peerId);
     if (peer) await this.store.put("peerIdentities", peerId, { ...peer, changed: false, verified: true });
+    this.onEvent({ type: "identity_verified", userId: peerId });
   }
 
   /**
@@ -270,7 +275,7 @@ export class E2EEngine {
   }
 
   /** Decrypts a DM from peerId (cached by message id and bytes: a key opens only once). */
-  decryptDm(peerId, messageId, ciphertext) {
+  decryptDm(peerId, messageId, ciphertext, about = null) {
     const data = asBytes(ciphertext);
     return this.serial(`dm:${peerId}`, async () => {
       const cached = await this.cached(messageId, data);
@@ -301,7 +306,7 @@ export class E2EEngine {
         const opened = ratchet.decrypt(session, parsed.message);
         const text = bytes.utf8Decode(opened.plaintext);
         entries.push(["sessions", peerId, ratchet.serialize(opened.state)]);
-        entries.push(this.cacheEntry(messageId, data, text));
+        entries.push(this.cacheEntry(messageId, data, text, about));
         await this.store.putMany(entries);
         if (parsed.x3dh && parsed.x3dh.oneTimePrekeyId !== null) {
           await this.store.delete("oneTimePrekeys", String(parsed.x3dh.oneTimePrekeyId));
@@ -336,7 +341,7 @@ export class E2EEngine {
   }
 
   /** Decrypts a channel message of senderId (fetching its distribution when needed). */
-  decryptGroup(channelId, senderId, messageId, ciphertext) {
+  decryptGroup(channelId, senderId, messageId, ciphertext, about = null) {
     const data = asBytes(ciphertext);
     return this.serial(`ch:${channelId}`, async () => {
       const cached = await this.cached(messageId, data);
@@ -358,7 +363,7 @@ export class E2EEngine {
         const text = bytes.utf8Decode(opened.plaintext);
         await this.store.putMany([
           ["receiverKeys", slot, senderKeys.serializeReceiver(opened.state)],
-          this.cacheEntry(messageId, data, text),
+          this.cacheEntry(messageId, data, text, about),
         ]);
         return { ok: true, text };
       } catch (error) {
@@ -409,14 +414,44 @@ export class E2EEngine {
 
   // --- plaintext cache -------------------------------------------------------------------
 
-  cacheEntry(messageId, data, text) {
-    return ["plaintexts", `${messageId}:${digestOf(data)}`, { text }];
+  // `about` ({channel_id, sender_id, created_at, thread_id}) is kept with the text so that
+  // search in encrypted conversations can run here, over what this browser has decrypted
+  cacheEntry(messageId, data, text, about = null) {
+    return ["plaintexts", `${messageId}:${digestOf(data)}`, about ? { text, about } : { text }];
   }
 
   async cached(messageId, data) {
-    if (!messageId) return null;
-    const found = await this.store.get("plaintexts", `${messageId}:${digestOf(data)}`);
+    const digest = digestOf(data);
+    let found = messageId ? await this.store.get("plaintexts", `${messageId}:${digest}`) : null;
+    // something we sealed before its id existed (a scheduled message): known by its bytes alone
+    if (!found) found = await this.store.get("plaintexts", `sent:${digest}`);
     return found ? { ok: true, text: found.text } : null;
+  }
+
+  /**
+   * Messages this browser decrypted whose text contains every word of `query` (case and accents
+   * ignored), newest first: search in encrypted conversations, which the server cannot do.
+   * `filter(about)` narrows by conversation, sender or date. The newest version of an edited
+   * message wins.
+   */
+  async searchPlaintexts(query, filter = () => true, limit = 50) {
+    const words = fold(query).split(/\s+/).filter(Boolean);
+    if (!words.length) return [];
+    const newest = new Map(); // id -> its newest version: an edit hides the words it removed
+    for (const [key, value] of await this.store.all("plaintexts")) {
+      const about = value && value.about;
+      if (!about || typeof value.text !== "string") continue;
+      const id = String(key).slice(0, String(key).lastIndexOf(":"));
+      const known = newest.get(id);
+      if (!known || (about.edited_at || "") > (known.edited_at || "")) {
+        newest.set(id, { ...about, id, text: value.text });
+      }
+    }
+    const found = [...newest.values()].filter((row) => {
+      const text = fold(row.text);
+      return words.every((word) => text.includes(word)) && filter(row);
+    });
+    return found.sort((a, b) => (a.created_at < b.created_at ? 1 : -1)).slice(0, limit);
   }
 
   /**
@@ -428,8 +463,15 @@ export class E2EEngine {
     return found || { ok: false, code: "sent_elsewhere", reason: "sent from another device" };
   }
 
+  /** A deleted message: its kept text goes too (search must not find it). */
+  forgetMessage(messageId) {
+    return this.store.deletePrefix("plaintexts", `${messageId}:`);
+  }
+
   /** Our own sent message (a ratchet cannot decrypt what it sent): kept once the id is known. */
-  async remember(messageId, ciphertext, text) {
-    await this.store.putMany([this.cacheEntry(messageId, asBytes(ciphertext), text)]);
+  async remember(messageId, ciphertext, text, about = null) {
+    const data = asBytes(ciphertext);
+    if (messageId) await this.store.putMany([this.cacheEntry(messageId, data, text, about)]);
+    else await this.store.putMany([["plaintexts", `sent:${digestOf(data)}`, { text }]]);
   }
 }

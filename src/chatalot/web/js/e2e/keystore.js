@@ -239,6 +239,18 @@ export class Keystore {
     return record === undefined ? null : this.open(store, key, record);
   }
 
+  /** Every [key, value] of a store (records that do not open are left out). */
+  async all(store) {
+    this.requireKey();
+    const tx = this.db.transaction(store, "readonly");
+    const objects = tx.objectStore(store);
+    const [keys, records] = await Promise.all([request(objects.getAllKeys()), request(objects.getAll())]);
+    const opened = await Promise.all(
+      records.map((record, index) => this.open(store, keys[index], record).catch(() => undefined)),
+    );
+    return keys.map((key, index) => [key, opened[index]]).filter(([, value]) => value !== undefined);
+  }
+
   /** Writes several values in one transaction: all of them or none. */
   async putMany(entries) {
     const sealed = await Promise.all(

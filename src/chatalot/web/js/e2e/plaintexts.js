@@ -51,6 +51,19 @@ function wireKind(message) {
   }
 }
 
+/** What is kept with a decrypted text for local search. */
+function aboutOf(message) {
+  if (!message.channel_id || !message.sender_id) return null;
+  return {
+    channel_id: message.channel_id,
+    sender_id: message.sender_id,
+    created_at: message.created_at || "",
+    edited_at: message.edited_at || null,
+    thread_id: message.thread_id || null,
+    message_type: message.message_type || "text",
+  };
+}
+
 /** Starts decrypting a message (once); its result lands in `decryptions`. */
 export function requestDecryption(message) {
   const { status, engine } = encryption.get();
@@ -59,13 +72,14 @@ export function requestDecryption(message) {
   if (requested.has(key)) return;
   requested.add(key);
   const me = session.user && session.user.id;
+  const about = aboutOf(message);
   let work;
   if (wireKind(message) === "group") {
-    work = engine.decryptGroup(message.channel_id, message.sender_id, message.id, message.ciphertext);
+    work = engine.decryptGroup(message.channel_id, message.sender_id, message.id, message.ciphertext, about);
   } else if (message.sender_id === me) {
     work = engine.ownDm(message.id, message.ciphertext);
   } else {
-    work = engine.decryptDm(message.sender_id, message.id, message.ciphertext);
+    work = engine.decryptDm(message.sender_id, message.id, message.ciphertext, about);
   }
   work.then(
     (result) => settle(key, result),
@@ -79,13 +93,44 @@ export function decryptedResult(message) {
   return decryptions.get().results.get(keyOf(message));
 }
 
+/**
+ * For a list of messages: their results ({get(message)}), and the missing ones requested, oldest
+ * first (a conversation's ratchet then steps forward, not back through skipped keys).
+ */
+export function useDecryptions(messages, others) {
+  const status = useStore(encryption, (state) => state.status);
+  const results = useStore(decryptions, (state) => state.results);
+  useEffect(() => {
+    if (status !== "ready") return;
+    for (const message of messages) {
+      if (isEncrypted(message) && !results.has(keyOf(message))) requestDecryption(message);
+    }
+    if (others) {
+      for (const message of others.values()) {
+        if (isEncrypted(message) && !results.has(keyOf(message))) requestDecryption(message);
+      }
+    }
+  }, [messages, others, status]);
+  return {
+    get: (message) => (message && isEncrypted(message) ? results.get(keyOf(message)) : undefined),
+  };
+}
+
 /** Our own sent message: shown from memory at once, and kept sealed for later visits. */
 export function rememberSent(message, text) {
   const key = keyOf(message);
   requested.add(key);
-  settle(key, { ok: true, text });
+  const results = new Map(decryptions.get().results);
+  results.set(key, { ok: true, text });
+  decryptions.set({ results });
   const { engine } = encryption.get();
-  if (engine) engine.remember(message.id, message.ciphertext, text).catch(() => {});
+  if (engine) engine.remember(message.id, message.ciphertext, text, aboutOf(message)).catch(() => {});
+}
+
+/** Bytes we sealed before the message has an id (scheduled): known later by the bytes alone. */
+export async function rememberOwnBytes(ciphertext, text) {
+  const { engine } = encryption.get();
+  if (engine) await engine.remember(null, ciphertext, text);
 }
 
 /** decodeMessage for a view: encrypted messages are decrypted, and the view updates then. */

@@ -155,9 +155,9 @@ function Settings() {
     ${data &&
     html`<p class="notice" data-e2e=${data.e2e_enabled === "true" ? "on" : "off"}>
       ${data.e2e_enabled === "true"
-        ? html`<strong>End-to-end encryption is on.</strong> The Chatalot apps encrypt messages
-            before sending; this web client cannot send until it encrypts too (coming next). The
-            server cannot read direct messages; channel messages use sender keys shared through the
+        ? html`<strong>End-to-end encryption is on.</strong> Every message is encrypted on the
+            sender's device, by this web client as by the Chatalot apps, and the server stores only
+            ciphertext; it cannot search it. The server cannot read direct messages; channel messages use sender keys shared through the
             server (the original Chatalot design), so it could read those.`
         : html`<strong>End-to-end encryption is off.</strong> Messages are stored readable by the server.`}
       Change it with <code>e2e_enabled</code> below.</p>`}

@@ -9,6 +9,8 @@ import { loadLatest, loadReadCursors, markRead, setActiveChannel } from "../acti
 import { MessageList } from "./messages.js";
 import { Composer } from "./composer.js";
 import { E2eNotice, e2eBlocksSending } from "./e2e.js";
+import { IdentityWarning, SafetyNumberDialog } from "./verify.js";
+import { encryption } from "../e2e/account.js";
 import { Icon } from "../icons.js";
 import { VoicePanel } from "./voice.js";
 import { PinsPanel, ThreadPanel } from "./panels.js";
@@ -35,8 +37,10 @@ function TypingLine({ channelId, communityId }) {
   return html`<div class="typing" aria-live="polite">${text}</div>`;
 }
 
-export function ChannelView({ channel, communityId, title, icon = "hash", canModerate, onToggleMembers, onOpenNav }) {
+export function ChannelView({ channel, communityId, title, icon = "hash", canModerate, onToggleMembers, onOpenNav, peerId = null }) {
   const config = useStore(app, (state) => state.config);
+  const e2eStatus = useStore(encryption, (state) => state.status);
+  const [verifyOpen, setVerifyOpen] = useState(false);
   const me = useStore(app, (state) => state.me);
   const loaded = useStore(app, (state) => Boolean(state.messages[channel.id]?.loaded));
   const newestId = useStore(app, (state) => {
@@ -108,9 +112,9 @@ export function ChannelView({ channel, communityId, title, icon = "hash", canMod
     return () => document.removeEventListener("visibilitychange", onVisible);
   }, [channel.id]);
 
-  let disabledReason = null;
-  if (e2eBlocksSending(config)) {
-    disabledReason = "Sending is off in this web client while end-to-end encryption is on (see above).";
+  let disabledReason = e2eBlocksSending(config, e2eStatus);
+  if (disabledReason) {
+    // said by the notice above the list
   } else if (channel.archived) disabledReason = "This channel is archived: it can be read but not written to.";
   else if (channel.read_only && !canModerate) disabledReason = "This channel is read-only.";
 
@@ -136,10 +140,15 @@ export function ChannelView({ channel, communityId, title, icon = "hash", canMod
         ${canModerate && channel.channel_type !== "dm" &&
         html`<button class="icon" type="button" aria-label="Channel settings" title="Channel settings"
           onClick=${() => setSettingsOpen(true)}><${Icon} name="settings" /></button>`}
+        ${peerId && config && config.e2e_enabled &&
+        html`<button class="icon" type="button" aria-label="Verify encryption" title="Verify encryption (safety number)"
+          onClick=${() => setVerifyOpen(true)}><${Icon} name="lock" /></button>`}
         ${onToggleMembers &&
         html`<button class="icon" type="button" aria-label="Members" title="Members" onClick=${onToggleMembers}><${Icon} name="users" /></button>`}
       </header>
       <${E2eNotice} config=${config} me=${me} />
+      ${peerId && e2eStatus === "ready" && html`<${IdentityWarning} peerId=${peerId} name=${title} />`}
+      ${verifyOpen && html`<${SafetyNumberDialog} peerId=${peerId} name=${title} onClose=${() => setVerifyOpen(false)} />`}
       ${channel.channel_type === "voice" && html`<${VoicePanel} channel=${channel} communityId=${communityId} />`}
       <${MessageList}
         key=${"emoji-" + emojiVersion}

@@ -7,6 +7,7 @@ import { api } from "../api.js";
 import { useStore } from "../store.js";
 import { app, toast } from "../state.js";
 import { Dialog, ErrorText, Field, useSubmit } from "./common.js";
+import { loadCommunityEmoji } from "./pickers.js";
 import {
   THEME_KEYS,
   currentDefaults,
@@ -256,12 +257,14 @@ function EmojiManager({ community }) {
     setFile(null);
     if (input.current) input.current.value = "";
     toast(`Emoji :${row.shortcode}: added`, "info");
+    loadCommunityEmoji(community.id, { force: true }); // the picker and messages show it at once
   });
   const remove = async (emoji) => {
     setListError(null);
     try {
       await api.manage.deleteEmoji(community.id, emoji.id);
       setEmojis((list) => (list || []).filter((item) => item.id !== emoji.id));
+      loadCommunityEmoji(community.id, { force: true });
       focusHeading("cs-emoji");
     } catch (failure) {
       setListError(failure.message);

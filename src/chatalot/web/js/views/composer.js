@@ -7,7 +7,9 @@ import { html, useEffect, useRef, useState } from "../html.js";
 import { useStore } from "../store.js";
 import { api } from "../api.js";
 import { app, toast } from "../state.js";
-import { decodeMessage, encodeText } from "../content.js";
+import { decodeMessage } from "../content.js";
+import { decryptedResult, rememberOwnBytes } from "../e2e/plaintexts.js";
+import { encryptionRequired, sealText } from "../e2e/outgoing.js";
 import { editMessage, sendFileMessage, sendText, sendTyping, stopTyping } from "../actions.js";
 import { Dialog, ErrorText, Field, useSubmit } from "./common.js";
 import { replyPreviewText } from "./messages.js";
@@ -27,13 +29,17 @@ function ScheduleDialog({ channel, text, onClose, onScheduled }) {
   const { busy, error, submit } = useSubmit(async () => {
     const at = new Date(when);
     if (Number.isNaN(at.getTime())) throw new Error("Choose a date and time.");
-    const { ciphertext, nonce } = encodeText(text);
+    // encrypted now (the server delivers the bytes as they are); the preview the server keeps
+    // is left out then, since it would be readable there
+    const { ciphertext, nonce } = await sealText(channel.id, text);
+    const encrypted = encryptionRequired();
+    if (encrypted) await rememberOwnBytes(ciphertext, text);
     await api.scheduled.create({
       channel_id: channel.id,
       ciphertext: JSON.stringify(ciphertext),
       nonce: JSON.stringify(nonce),
       scheduled_for: at.toISOString(),
-      content_preview: text.slice(0, 200),
+      ...(encrypted ? {} : { content_preview: text.slice(0, 200) }),
     });
     toast(`Scheduled for ${at.toLocaleString()} (see Saved)`, "info");
     onScheduled();
@@ -121,10 +127,7 @@ export function Composer({ channel, communityId, threadId = null, disabledReason
       return;
     }
     if (editing) {
-      if (value !== editing.text && !editMessage(editing.message.id, value)) {
-        toast("Not connected: the edit was not saved.");
-        return;
-      }
+      if (value !== editing.text && !editMessage(editing.message.id, value)) return;
       onEditDone();
       setText("");
       return;
@@ -208,7 +211,7 @@ export function Composer({ channel, communityId, threadId = null, disabledReason
         .reverse()
         .find((item) => item.sender_id === me.id && !item.pending && !item.failed && (item.thread_id || null) === threadId);
       if (last) {
-        const content = decodeMessage(last);
+        const content = decodeMessage(last, decryptedResult(last));
         if (content.kind === "text") {
           event.preventDefault();
           onStartEdit(last, content.text);

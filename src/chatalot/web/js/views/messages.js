@@ -6,6 +6,7 @@ import { useStore } from "../store.js";
 import { app, displayName, toast } from "../state.js";
 import { api } from "../api.js";
 import { decodeMessage } from "../content.js";
+import { decryptedResult, useDecoded, useDecryptions } from "../e2e/plaintexts.js";
 import { renderMarkdown, plainPreview } from "../markdown.js";
 import { dayKey, formatDay, formatFull, formatTime } from "../time.js";
 import {
@@ -16,6 +17,7 @@ import {
   toggleReaction,
 } from "../actions.js";
 import { Avatar, Dialog, Spinner } from "./common.js";
+import { EmojiPicker } from "./pickers.js";
 import { Icon } from "../icons.js";
 import { rememberBookmark } from "../saved.js";
 
@@ -85,13 +87,52 @@ function LinkPreview({ url }) {
 
 function Body({ message, content, me, isMember }) {
   if (content.kind === "encrypted") {
-    return html`<p class="encrypted-note"><${Icon} name="lock" size=${14} /> Encrypted message: this web client cannot decrypt it yet.</p>`;
+    return html`<p class="encrypted-note muted"><${Icon} name="lock" size=${14} /> Decrypting…</p>`;
   }
+  if (content.kind === "undecryptable") return html`<${Undecryptable} content=${content} />`;
   if (content.kind === "file") return html`<${FileBody} file=${content.file} />`;
   if (content.kind === "empty") return html`<p class="muted">(no content)</p>`;
   const link = message.pending ? null : firstLink(content.text);
   return html`<div class="text">${renderMarkdown(content.text, { me, isMember })}</div>
     ${link && html`<${LinkPreview} url=${link} />`}`;
+}
+
+const UNDECRYPTABLE_WHY = {
+  sent_elsewhere: "You sent it from another device or before this browser had your keys.",
+  no_session: "This browser has no session with the sender for it (sent before you signed in here).",
+  no_sender_key: "The sender's key for this channel is not available.",
+  replayed: "It was already received once.",
+  unknown_prekey: "It was encrypted for a key this browser does not have.",
+  unknown_chain: "The sender has since changed their key for this channel.",
+  decrypt_failed: "It was changed on the way, or is meant for another device.",
+  bad_wire: "Its encrypted form is damaged.",
+  no_keys: "This browser has no encryption keys for your account.",
+};
+
+/** A message that did not decrypt: said plainly, never shown as its wire text. */
+function Undecryptable({ content }) {
+  const why = UNDECRYPTABLE_WHY[content.code] || "It may be damaged, or meant for another device.";
+  return html`<p class="undecryptable" title=${content.reason || ""}><${Icon} name="lock" size=${14} /> This message cannot be decrypted. ${why}</p>`;
+}
+
+/** One earlier version of an edited message (decrypted when we still can). */
+function OldVersion({ message, entry }) {
+  const old = useMemoOld(message, entry);
+  const content = useDecoded(old);
+  if (content.kind === "text") return html`<div>${content.text}</div>`;
+  if (content.kind === "encrypted") return html`<div class="muted">Decrypting…</div>`;
+  return html`<div class="muted">(an encrypted version this browser cannot read)</div>`;
+}
+
+function useMemoOld(message, entry) {
+  const ref = useRef(null);
+  if (!ref.current || ref.current.entry !== entry) {
+    ref.current = {
+      entry,
+      value: { id: message.id, channel_id: message.channel_id, sender_id: message.sender_id, ciphertext: entry.old_ciphertext, message_type: "text" },
+    };
+  }
+  return ref.current.value;
 }
 
 function EditHistory({ message, onClose }) {
@@ -110,10 +151,9 @@ function EditHistory({ message, onClose }) {
       ${entries &&
       html`<ol class="history">
         ${entries.map((entry) => {
-          const content = decodeMessage({ ciphertext: entry.old_ciphertext, message_type: "text" });
           return html`<li>
             <time datetime=${entry.edited_at}>${formatFull(entry.edited_at)}</time>
-            <div>${content.kind === "text" ? content.text : "(encrypted)"}</div>
+            <${OldVersion} message=${message} entry=${entry} />
           </li>`;
         })}
       </ol>`}
@@ -167,6 +207,14 @@ class Row extends Component {
     if (!this.state.tools && !message.pending && !message.failed && !waitingTools.has(this)) queueTools(this);
   }
 
+  // the full emoji picker for a reaction, opening below the row in the upper half of the window
+  openMore = (event) => {
+    const row = event.currentTarget.closest("li.message");
+    event.currentTarget.closest("details").open = false;
+    const below = row ? row.getBoundingClientRect().top < window.innerHeight / 2 : false;
+    this.setState({ more: true, moreBelow: below });
+  };
+
   showTools = () => {
     waitingTools.delete(this);
     if (!this.state.tools) this.setState({ tools: true });
@@ -182,12 +230,14 @@ class Row extends Component {
       next.replyTarget !== p.replyTarget ||
       next.seen !== p.seen ||
       next.inThread !== p.inThread ||
-      next.canModerate !== p.canModerate
+      next.canModerate !== p.canModerate ||
+      next.decrypted !== p.decrypted ||
+      next.replyDecrypted !== p.replyDecrypted
     );
   }
 
-  render({ message, compact, meId, meName, names, replyTarget, onReply, onEdit, canModerate, isMember, communityId, seen, onOpenThread, inThread, onShowHistory }) {
-    const content = decodeMessage(message);
+  render({ message, decrypted, compact, meId, meName, names, replyTarget, onReply, onEdit, canModerate, isMember, communityId, seen, onOpenThread, inThread, onShowHistory }) {
+    const content = decodeMessage(message, decrypted);
     const mine = message.sender_id === meId;
     const name =
       message.message_type === "webhook"
@@ -198,7 +248,7 @@ class Row extends Component {
     const showHistory = () => onShowHistory(message);
     return html`
       <li
-        class=${"message" + (compact ? " compact" : "") + (message.pending ? " pending" : "") + (message.failed ? " failed" : "") + (this.state.picking ? " picking" : "")}
+        class=${"message" + (compact ? " compact" : "") + (message.pending ? " pending" : "") + (message.failed ? " failed" : "") + (this.state.picking || this.state.more ? " picking" : "")}
         data-message-id=${message.id}
         tabindex="-1"
         onPointerEnter=${this.state.tools ? null : this.showTools}
@@ -263,8 +313,16 @@ class Row extends Component {
                     toggleReaction(message, emoji);
                   }}>${emoji}</button>`,
               )}
+              <button type="button" aria-label="More emoji" title="More emoji" onClick=${this.openMore}>…</button>
             </div>`}
           </details>
+          ${this.state.more &&
+          html`<span class=${"picker-anchor react-more" + (this.state.moreBelow ? " below" : "")}>
+            <${EmojiPicker} showCustom=${false} onPick=${(emoji) => {
+              this.setState({ more: false });
+              toggleReaction(message, emoji);
+            }} onClose=${() => this.setState({ more: false })} />
+          </span>`}
           ${!inThread && onOpenThread &&
           html`<button type="button" aria-label="Reply in thread" title="Reply in thread" onClick=${() => onOpenThread(message)}><${Icon} name="chat" size=${16} /></button>`}
           ${canModerate && !inThread &&
@@ -312,9 +370,10 @@ function bookmark(message, communityId) {
 }
 
 export function replyPreviewText(message) {
-  const content = decodeMessage(message);
+  const content = decodeMessage(message, decryptedResult(message));
   if (content.kind === "file") return content.file.filename;
   if (content.kind === "encrypted") return "Encrypted message";
+  if (content.kind === "undecryptable") return "A message that cannot be decrypted";
   return plainPreview(content.text, 100);
 }
 
@@ -413,6 +472,7 @@ export function MessageList({ channel, communityId, canModerate, onReply, onEdit
   };
 
   const byId = visible.some((item) => item.reply_to) ? new Map(items.map((item) => [item.id, item])) : new Map();
+  const results = useDecryptions(visible, byId);
   const offset = start;
   const unreadFrom = unreadAtOpen > 0 && items.length ? Math.max(0, items.length - unreadAtOpen) - offset : -1;
   const isMember = (username) =>
@@ -450,6 +510,7 @@ export function MessageList({ channel, communityId, canModerate, onReply, onEdit
       previous.message_type !== "webhook" &&
       !message.reply_to &&
       when.ms - stamp(previous).ms < GROUP_MS;
+    const replyTarget = message.reply_to ? byId.get(message.reply_to) : null;
     rows.push(html`<${Row}
       key=${message.id}
       message=${message}
@@ -458,7 +519,9 @@ export function MessageList({ channel, communityId, canModerate, onReply, onEdit
       meName=${me && me.username}
       names=${names}
       communityId=${communityId}
-      replyTarget=${message.reply_to ? byId.get(message.reply_to) : null}
+      replyTarget=${replyTarget}
+      decrypted=${results.get(message)}
+      replyDecrypted=${replyTarget ? results.get(replyTarget) : undefined}
       canModerate=${canModerate}
       seen=${message.id === seenId}
       onOpenThread=${onOpenThread}

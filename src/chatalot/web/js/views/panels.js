@@ -6,7 +6,7 @@ import { useStore } from "../store.js";
 import { app, displayName, toast } from "../state.js";
 import { api } from "../api.js";
 import { loadPins, loadThread } from "../actions.js";
-import { decodeMessage } from "../content.js";
+import { useDecoded } from "../e2e/plaintexts.js";
 import { renderMarkdown } from "../markdown.js";
 import { formatFull } from "../time.js";
 import { Icon } from "../icons.js";
@@ -23,7 +23,7 @@ function PanelHeader({ title, onClose }) {
 
 function Quote({ message, communityId }) {
   const state = app.get();
-  const content = decodeMessage(message);
+  const content = useDecoded(message);
   return html`<div class="quoted">
     <div class="message-head"><span class="author">${displayName(state, message.sender_id, communityId)}</span>
       <time datetime=${message.created_at}>${formatFull(message.created_at)}</time></div>

@@ -2,14 +2,16 @@
 // we are in (GET /api/channels/{id}/messages/search, GET /api/messages/search), with filters
 // (sender, has a file, sent after/before a day). Results show who, when, where and the matching
 // words highlighted; Up/Down move through them from the search box, Enter opens one, which jumps
-// to the message. The server can only search what it can read: with end-to-end encryption,
-// encrypted messages are never found (the panel says so).
+// to the message. The server can only search what it can read: with end-to-end encryption on,
+// the same search also runs in this browser over the messages it has decrypted (the engine keeps
+// their text sealed in IndexedDB), and the two result lists are merged.
 
 import { html, useEffect, useRef, useState } from "../html.js";
 import { useStore } from "../store.js";
 import { api } from "../api.js";
 import { app, displayName } from "../state.js";
-import { decodeMessage } from "../content.js";
+import { useDecoded } from "../e2e/plaintexts.js";
+import { encryption } from "../e2e/account.js";
 import { plainPreview } from "../markdown.js";
 import { formatFull } from "../time.js";
 import { Icon } from "../icons.js";
@@ -85,13 +87,49 @@ function keyOf({ query, everywhere, sender, hasFile, after, before }) {
 }
 
 function Snippet({ message }) {
+  if (typeof message.localText === "string") {
+    return html`<span class="search-snippet"><${Icon} name="lock" size=${12} /> ${plainPreview(message.localText, 200)}</span>`;
+  }
   if (typeof message.highlight === "string" && message.highlight) {
     return html`<span class="search-snippet">${highlightNodes(message.highlight)}</span>`;
   }
-  const content = decodeMessage(message);
+  const content = useDecoded(message);
+  if (content.kind === "undecryptable") return html`<span class="search-snippet muted">A message that cannot be decrypted</span>`;
   if (content.kind === "file") return html`<span class="search-snippet"><${Icon} name="file" size=${14} /> ${content.file.filename}</span>`;
   if (content.kind === "encrypted") return html`<span class="search-snippet muted">Encrypted message</span>`;
   return html`<span class="search-snippet">${plainPreview(content.text, 200)}</span>`;
+}
+
+/** The same search in this browser, over decrypted messages ([] when not encrypting). */
+async function searchDecrypted(params, channelId) {
+  const { status, engine } = encryption.get();
+  if (status !== "ready" || !engine) return [];
+  const state = app.get();
+  const senderName = (params.sender || "").toLowerCase();
+  const senderIds = senderName
+    ? new Set(Object.values(state.users).filter((user) => (user.username || "").toLowerCase() === senderName).map((user) => user.id))
+    : null;
+  const filter = (about) =>
+    (!channelId || about.channel_id === channelId) &&
+    (!senderIds || senderIds.has(about.sender_id)) &&
+    (!params.has_file || about.message_type === "file") &&
+    (!params.after || about.created_at >= params.after) &&
+    (!params.before || about.created_at <= params.before) &&
+    // a conversation we are no longer in is not shown
+    Boolean(state.channels[about.channel_id] || (state.dms || []).some((dm) => dm.channel.id === about.channel_id));
+  try {
+    const found = await engine.searchPlaintexts(params.q, filter, params.limit);
+    return found.map((row) => ({ ...row, localText: row.text, text: undefined }));
+  } catch {
+    return [];
+  }
+}
+
+function mergeResults(remote, local) {
+  const ids = new Set(remote.map((row) => row.id));
+  const all = [...remote, ...local.filter((row) => !ids.has(row.id))];
+  all.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  return all.slice(0, LIMIT);
 }
 
 export function SearchPanel({ channel, communityId, onClose }) {
@@ -147,9 +185,12 @@ export function SearchPanel({ channel, communityId, onClose }) {
     setBusy(true);
     setError(null);
     try {
-      const found = everywhere ? await api.search.global(params) : await api.search.channel(channel.id, params);
+      const [found, local] = await Promise.all([
+        everywhere ? api.search.global(params) : api.search.channel(channel.id, params),
+        searchDecrypted(params, everywhere ? null : channel.id),
+      ]);
       if (mine !== generation.current) return;
-      const rows = Array.isArray(found) ? found : [];
+      const rows = mergeResults(Array.isArray(found) ? found : [], local);
       for (const row of rows) ensureUser(row.sender_id);
       setResults(rows);
       setActive(rows.length ? 0 : -1);
@@ -265,8 +306,8 @@ export function SearchPanel({ channel, communityId, onClose }) {
     html`<div class="pad muted">
       <p>No messages found.</p>
       ${encrypted &&
-      html`<p class="search-note"><${Icon} name="lock" size=${14} /> End-to-end encryption is on: the server cannot read
-        encrypted messages, so it cannot find them. Only messages sent as plain text are searched.</p>`}
+      html`<p class="search-note"><${Icon} name="lock" size=${14} /> End-to-end encryption is on: encrypted messages are
+        searched in this browser, among those it has decrypted (messages from before you used it here are not).</p>`}
     </div>`}
     ${results && results.length > 0 &&
     html`<ul class="search-results" id=${listId} role="listbox" aria-label="Search results" ref=${list}>
@@ -291,6 +332,6 @@ export function SearchPanel({ channel, communityId, onClose }) {
     </ul>`}
     ${results && results.length >= LIMIT && html`<p class="muted small pad">Showing the newest ${LIMIT}: narrow the search to see older ones.</p>`}
     ${encrypted && results && results.length > 0 &&
-    html`<p class="muted small pad">End-to-end encrypted messages are not searched.</p>`}
+    html`<p class="muted small pad">Encrypted messages are searched among those this browser has decrypted.</p>`}
   </aside>`;
 }

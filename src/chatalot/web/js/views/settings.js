@@ -322,7 +322,7 @@ function DeviceEncryption({ config }) {
   const words = {
     ready: "Ready: this browser holds your keys, sealed with a key derived from your password.",
     starting: "Starting…",
-    locked: "Locked: open a conversation and enter your password to unlock.",
+    locked: "Locked: open any conversation and enter your password in the notice there to unlock.",
     unavailable: `Not available in this browser: ${state.error || "unknown error"}.`,
     off: "Not started.",
   };
@@ -352,7 +352,7 @@ function InstanceEncryption({ config }) {
   return html`<section aria-labelledby="e2e-h">
     <h2 id="e2e-h">End-to-end encryption (this server)</h2>
     <p>${on
-      ? "On: the Chatalot apps encrypt every message before it leaves the device. Direct messages can be read only by the two people in them; channel messages use sender keys that, for compatibility with the original apps, are shared through the server, so the server could read them. This web client cannot encrypt yet, so its users can read plain-text messages but cannot send."
+      ? "On: the Chatalot apps encrypt every message before it leaves the device. Direct messages can be read only by the two people in them; channel messages use sender keys that, for compatibility with the original apps, are shared through the server, so the server could read them. This web client encrypts too; each browser keeps its keys sealed with a key derived from the user's password."
       : "Off: messages are sent as plain text (over HTTPS) and stored readable by the server, which can then search them."}</p>
     <button type="button" disabled=${busy} onClick=${() => set(!on)}>
       ${on ? "Turn encryption off" : "Turn encryption on"}

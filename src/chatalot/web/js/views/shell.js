@@ -193,6 +193,10 @@ function Welcome() {
       ${me && me.is_owner &&
       html`<p>You are the owner of this server. Create a community for your people, then invite them
         with a link.</p>`}
+      ${me && me.is_owner && config &&
+      html`<p class="e2e-choice">${config.e2e_enabled
+        ? "End-to-end encryption is on: messages are encrypted in each member's browser or app, and the server stores only ciphertext (so it cannot search them). You can turn it off in Settings."
+        : "End-to-end encryption is off: messages are stored readable by the server, which can search them. You can turn it on in Settings."}</p>`}
       <${E2eNotice} config=${config} me=${me} />
       ${communities.length === 0 && html`<p>You are not in any community yet.</p>`}
       <div class="row">
@@ -272,7 +276,7 @@ export function Shell({ route }) {
     const dm = route.channelId ? dms.find((item) => item.channel.id === route.channelId) : null;
     if (dm) {
       content = html`<${ChannelView} key=${dm.channel.id} channel=${dm.channel}
-        title=${displayName(app.get(), dm.other_user.id)} icon="at" canModerate=${false}
+        title=${displayName(app.get(), dm.other_user.id)} icon="at" canModerate=${false} peerId=${dm.other_user.id}
         onOpenNav=${() => setNavOpen(true)} />`;
     } else {
       content = html`<${Welcome} />`;

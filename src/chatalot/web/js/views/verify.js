@@ -77,7 +77,8 @@ export function SafetyNumberDialog({ peerId, name, onClose }) {
 export function IdentityWarning({ peerId, name }) {
   const { info } = usePeerIdentity(peerId);
   const [open, setOpen] = useState(false);
-  if (!info || !info.peerChanged) return null;
+  // kept while its dialog is open: marking the peer verified there ends the warning on close
+  if (!info || (!info.peerChanged && !open)) return null;
   return html`
     <div class="identity-warning" role="alert">
       <strong>${name}'s security key changed.</strong>

@@ -1,8 +1,4 @@
-"""PENDING (not collected: the name does not start with test_): becomes test_web_client_e2e.py once
-sending and decrypting through the engine are wired into the views (issue 12). Needs the shared
-fixtures (server, http, watches) and rows/wait_ready/send_ui moved into conftest/client_support.
-
-End-to-end encryption in the built-in web client, in real browsers against a real server with
+"""End-to-end encryption in the built-in web client, in real browsers against a real server with
 encryption on (the default): two people exchange DMs and channel messages, the database holds no
 plaintext, a reload still shows everything, hostile and broken ciphertext shows as "cannot be
 decrypted" (never as its bytes, never a crash), a new device's key raises the warning, and the
@@ -10,6 +6,7 @@ safety numbers on both sides match."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -25,6 +22,7 @@ from tests.browser.client_support import (
     WsClient,
     community_with,
     new_page,
+    ok,
     rows,
     send_ui,
     wait_ready,
@@ -184,3 +182,84 @@ async def test_broken_and_plaintext_messages_in_an_encrypted_dm(
     assert "ratchet_key" not in await page.locator("ol.messages").inner_text()
     # still usable: a reply goes out encrypted
     await send_ui(page, "still here")
+
+
+async def test_edit_search_and_a_new_device_in_an_encrypted_dm(
+    server: Server, http: httpx.AsyncClient, browser: Any, watches: list[PageWatch]
+) -> None:
+    space = await community_with(http, ["erin", "frank"], encryption_off=False)
+    erin, frank = space.owner, space.others[0]
+    dm = (
+        await http.post("/api/dms", json={"target_user_id": frank.id}, headers=erin.headers)
+    ).json()
+    dm_path = f"/channels/@me/{dm['channel']['id']}"
+    page_e = await unlocked_page(server, browser, watches, "erin", erin, dm_path)
+    page_f = await unlocked_page(server, browser, watches, "frank", frank, dm_path)
+
+    await send_ui(page_e, "the harbour at dawn")
+    await expect(rows(page_f, "the harbour at dawn")).to_have_count(1)
+    await send_ui(page_f, "bring the blue lantern")
+    await expect(rows(page_e, "bring the blue lantern")).to_have_count(1)
+
+    # a replayed and a tampered copy of Frank's real message, sent as Frank by another client:
+    # each is marked as not decryptable, and the conversation goes on
+    dm_id = dm["channel"]["id"]
+    history = await ok(await http.get(f"/api/channels/{dm_id}/messages", headers=erin.headers))
+    real = next(bytes(m["ciphertext"]) for m in history if m["sender_id"] == frank.id)
+    wire = json.loads(real)
+    # the header is authenticated: a changed message number fails, and must leave no trace in
+    # the session (Frank's next real message still decrypts below)
+    tampered = {**wire, "header": {**wire["header"], "message_number": 5}}
+    ws = await WsClient.open(server.url, frank, [dm_id])
+    try:
+        await ws.send(dm_id, real.decode())
+        await ws.send(dm_id, json.dumps(tampered, separators=(",", ":")))
+    finally:
+        await ws.close()
+    failed = page_e.locator("ol.messages li.message .undecryptable")
+    await expect(failed).to_have_count(2)
+    await expect(failed.first).to_contain_text("cannot be decrypted. It was already received once.")
+    await expect(failed.nth(1)).to_contain_text("It was changed on the way")
+    assert "ratchet_key" not in await page_e.locator("ol.messages").inner_text()
+
+    # an edit is encrypted like a new message and decrypts on the other side
+    box = page_f.locator("#composer-input")
+    await box.press("ArrowUp")
+    await expect(box).to_have_value("bring the blue lantern")
+    await box.fill("bring the green lantern")
+    await box.press("Enter")
+    edited = rows(page_e, "bring the green lantern")
+    await expect(edited).to_have_count(1)
+    await expect(edited.get_by_role("button", name="(edited)")).to_be_visible()
+    await expect(rows(page_e, "bring the blue lantern")).to_have_count(0)
+
+    # search runs in the browser over what it decrypted (the server cannot read these)
+    await page_e.get_by_role("button", name="Search messages").click()
+    panel = page_e.locator(".search-panel, aside[aria-label='Search']").first
+    query = page_e.get_by_role("combobox", name="Search messages")
+    await query.fill("LANTERN green")
+    await query.press("Enter")
+    results = page_e.locator("li.search-result")
+    await expect(results).to_have_count(1)
+    await expect(results.first).to_contain_text("bring the green lantern")
+    await query.fill("harbour")
+    await query.press("Enter")
+    await expect(results).to_have_count(1)
+    await expect(results.first).to_contain_text("the harbour at dawn")
+    await query.fill("blue lantern")
+    await query.press("Enter")
+    await expect(panel.get_by_text("No messages found.")).to_be_visible()
+    await query.press("Escape")
+
+    # Frank signs in on a new device: new keys, so Erin is warned when his next message comes
+    page_f2 = await unlocked_page(server, browser, watches, "frank-new", frank, dm_path)
+    await send_ui(page_f2, "new phone, same frank")
+    await expect(rows(page_e, "new phone, same frank")).to_have_count(1)
+    warning = page_e.locator(".identity-warning")
+    await expect(warning).to_contain_text("security key changed")
+    await warning.get_by_role("button", name="Verify").click()
+    dialog = page_e.get_by_role("dialog", name=f"Verify {frank.user['display_name']}")
+    await dialog.get_by_role("button", name="The numbers match: mark as verified").click()
+    await expect(dialog.locator(".verified")).to_be_visible()
+    await dialog.get_by_role("button", name="Close").click()
+    await expect(warning).to_have_count(0)
