@@ -363,7 +363,15 @@ async def test_the_settings_dialogs_pass_axe(
         )
         dialog = await open_settings(page)
         # focus starts inside the dialog and Escape gives it back to the opener
-        assert await dialog.evaluate("(box) => box.contains(document.activeElement)")
+        await dialog.evaluate(
+            """(box) => new Promise((resolve, reject) => {
+                const until = Date.now() + 5000;
+                const look = () => box.contains(document.activeElement) ? resolve(true)
+                    : Date.now() > until ? reject(new Error("the focus is not in the dialog"))
+                    : requestAnimationFrame(look);
+                look();
+            })"""
+        )
         await section(dialog, "Theme colours").get_by_label("Text", exact=True).fill("#eeeeee")
         await expect(dialog.locator(".contrast-warning")).to_be_visible()
         problems += await axe_problems(page, f"community settings ({theme})")
