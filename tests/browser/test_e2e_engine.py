@@ -297,3 +297,51 @@ async def test_keys_are_uploaded_at_every_start_and_topped_up(page: Any) -> None
     assert result["nothing"] == 0
     assert result["count"] == 120
     assert result["local"] == 200
+
+
+async def test_a_batch_decrypts_in_order_and_a_replayed_first_message_keeps_the_session(
+    page: Any,
+) -> None:
+    result = await run(
+        page,
+        """
+        const { server, people: { alice, bob } } = await setup(["alice", "bob"]);
+        await alice.engine.start(); await bob.engine.start();
+        // a first message without a one-time prekey (the server had none left): X3DH from the
+        // signed prekey alone, so a copy of it would open again if nothing guarded the session
+        server.users.get(bob.userId).oneTime = [];
+        const first = await alice.engine.encryptDm(bob.userId, "first");
+        const firstWire = JSON.parse(new TextDecoder().decode(new Uint8Array(first.ciphertext)));
+        const rest = [];
+        for (let i = 0; i < 5; i += 1) rest.push(await alice.engine.encryptDm(bob.userId, `n${i}`));
+        // one batch: the newest three, then (out of order) the first and a broken one
+        const broken = rest[4].ciphertext.slice(0, 30);
+        const batch = await bob.engine.decryptDmMany(alice.userId, [
+          { messageId: "m4", ciphertext: rest[2].ciphertext },
+          { messageId: "m1", ciphertext: first.ciphertext },
+          { messageId: "m5", ciphertext: rest[3].ciphertext },
+          { messageId: "bad", ciphertext: broken },
+          { messageId: "m6", ciphertext: rest[4].ciphertext },
+        ]);
+        // the first message again under a new id (a replay): refused, and the session lives on
+        const replayed = await bob.engine.decryptDm(alice.userId, "m1-copy", first.ciphertext);
+        const late = await bob.engine.decryptDmMany(alice.userId, [
+          { messageId: "m2", ciphertext: rest[0].ciphertext },
+          { messageId: "m3", ciphertext: rest[1].ciphertext },
+        ]);
+        const next = await alice.engine.encryptDm(bob.userId, "after all that");
+        const after = await bob.engine.decryptDm(alice.userId, "m7", next.ciphertext);
+        return {
+          batch: batch.map((r) => (r.ok ? r.text : r.code)),
+          replayed: [replayed.ok, replayed.code],
+          late: late.map((r) => (r.ok ? r.text : r.code)),
+          after: after.text, otp: firstWire.x3dh.one_time_prekey_id,
+        };
+        """,
+    )
+    assert result["otp"] is None
+    # m4 and m5 come before the first message in the batch: no session yet for them
+    assert result["batch"] == ["no_session", "first", "n3", "bad_wire", "n4"]
+    assert result["replayed"] == [False, "replayed"]
+    assert result["late"] == ["n0", "n1"]
+    assert result["after"] == "after all that"

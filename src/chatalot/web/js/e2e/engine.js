@@ -275,47 +275,86 @@ export class E2EEngine {
   }
 
   /** Decrypts a DM from peerId (cached by message id and bytes: a key opens only once). */
-  decryptDm(peerId, messageId, ciphertext, about = null) {
-    const data = asBytes(ciphertext);
+  async decryptDm(peerId, messageId, ciphertext, about = null) {
+    return (await this.decryptDmMany(peerId, [{ messageId, ciphertext, about }]))[0];
+  }
+
+  /**
+   * Decrypts several DMs from peerId, in the order given (oldest first is cheapest), under one
+   * lock: the session is read once and written once with every result, so opening a
+   * conversation costs one session load, not one per message. A message that fails changes
+   * nothing (the ratchet only moves on success). Returns one result per item.
+   */
+  decryptDmMany(peerId, items) {
     return this.serial(`dm:${peerId}`, async () => {
-      const cached = await this.cached(messageId, data);
-      if (cached) return cached;
-      try {
-        const parsed = wire.parseWire(data);
-        if (parsed.kind !== "dm") throw new CryptoError("bad_wire", "a group message in a DM");
-        const identity = await this.requireIdentity();
-        const entries = [];
-        let session;
-        let identityStatus = "same";
-        if (parsed.x3dh) {
-          identityStatus = await this.notePeerIdentity(peerId, parsed.x3dh.identityKey, entries);
-          const signed = await this.store.get("signedPrekeys", String(parsed.x3dh.signedPrekeyId));
-          const oneTimeId = parsed.x3dh.oneTimePrekeyId;
-          const oneTime =
-            oneTimeId === null ? null : await this.store.get("oneTimePrekeys", String(oneTimeId));
-          const agreed = x3dh.respondToHeader(identity.seed, parsed.x3dh, {
-            signedPrekey: () => (signed ? signed.privateKey : null),
-            oneTimePrekey: () => (oneTime ? oneTime.privateKey : null),
-          });
-          session = ratchet.initResponder(agreed.sharedSecret, signed.privateKey, signed.publicKey);
-        } else {
-          const stored = await this.store.get("sessions", peerId);
-          if (!stored) throw new CryptoError("no_session", "no session with this person yet");
-          session = ratchet.deserialize(stored);
+      const results = [];
+      const entries = [];
+      const usedOneTime = [];
+      let session; // undefined: not read yet; null: there is none
+      let origin; // the X3DH ephemeral key (hex) the current session started from
+      let changed = false;
+      let identityChanged = false;
+      for (const { messageId, ciphertext, about } of items) {
+        const data = asBytes(ciphertext);
+        const cached = await this.cached(messageId, data);
+        if (cached) {
+          results.push(cached);
+          continue;
         }
-        const opened = ratchet.decrypt(session, parsed.message);
-        const text = bytes.utf8Decode(opened.plaintext);
-        entries.push(["sessions", peerId, ratchet.serialize(opened.state)]);
-        entries.push(this.cacheEntry(messageId, data, text, about));
-        await this.store.putMany(entries);
-        if (parsed.x3dh && parsed.x3dh.oneTimePrekeyId !== null) {
-          await this.store.delete("oneTimePrekeys", String(parsed.x3dh.oneTimePrekeyId));
+        try {
+          const parsed = wire.parseWire(data);
+          if (parsed.kind !== "dm") throw new CryptoError("bad_wire", "a group message in a DM");
+          if (session === undefined) {
+            const stored = await this.store.get("sessions", peerId);
+            session = stored ? ratchet.deserialize(stored) : null;
+            origin = session ? await this.store.get("sessions", `origin:${peerId}`) : null;
+          }
+          const local = [];
+          let current = session;
+          let startedFrom = null;
+          let status = "same";
+          const base = parsed.x3dh ? bytes.bytesToHex(parsed.x3dh.ephemeralKey) : null;
+          // a first message starts a new session, unless it is the one the current session
+          // started from (seen again, or replayed): then it is an old message of that session
+          if (parsed.x3dh && !(session && origin === base)) {
+            const identity = await this.requireIdentity();
+            status = await this.notePeerIdentity(peerId, parsed.x3dh.identityKey, local);
+            const signed = await this.store.get("signedPrekeys", String(parsed.x3dh.signedPrekeyId));
+            const oneTimeId = parsed.x3dh.oneTimePrekeyId;
+            const oneTime =
+              oneTimeId === null ? null : await this.store.get("oneTimePrekeys", String(oneTimeId));
+            const agreed = x3dh.respondToHeader(identity.seed, parsed.x3dh, {
+              signedPrekey: () => (signed ? signed.privateKey : null),
+              oneTimePrekey: () => (oneTime ? oneTime.privateKey : null),
+            });
+            current = ratchet.initResponder(agreed.sharedSecret, signed.privateKey, signed.publicKey);
+            startedFrom = base;
+          } else if (!current) {
+            throw new CryptoError("no_session", "no session with this person yet");
+          }
+          const opened = ratchet.decrypt(current, parsed.message);
+          const text = bytes.utf8Decode(opened.plaintext);
+          session = opened.state;
+          if (startedFrom) {
+            origin = startedFrom;
+            local.push(["sessions", `origin:${peerId}`, startedFrom]);
+            if (parsed.x3dh.oneTimePrekeyId !== null) usedOneTime.push(parsed.x3dh.oneTimePrekeyId);
+          }
+          changed = true;
+          identityChanged = identityChanged || status === "changed";
+          entries.push(...local, this.cacheEntry(messageId, data, text, about));
+          results.push({ ok: true, text });
+        } catch (error) {
+          results.push(failure(error));
         }
-        this.reportIdentity(peerId, identityStatus);
-        return { ok: true, text };
-      } catch (error) {
-        return failure(error);
       }
+      if (changed) {
+        entries.push(["sessions", peerId, ratchet.serialize(session)]);
+        await this.store.putMany(entries);
+      }
+      for (const keyId of usedOneTime) await this.store.delete("oneTimePrekeys", String(keyId));
+      this.reportIdentity(peerId, identityChanged ? "changed" : "same");
+      return results;
     });
   }
 
@@ -341,34 +380,63 @@ export class E2EEngine {
   }
 
   /** Decrypts a channel message of senderId (fetching its distribution when needed). */
-  decryptGroup(channelId, senderId, messageId, ciphertext, about = null) {
-    const data = asBytes(ciphertext);
+  async decryptGroup(channelId, senderId, messageId, ciphertext, about = null) {
+    return (await this.decryptGroupMany(channelId, [{ senderId, messageId, ciphertext, about }]))[0];
+  }
+
+  /**
+   * Decrypts several messages of one channel (any senders), in the order given, under one lock:
+   * each sender's chain is read once and written once with every result.
+   */
+  decryptGroupMany(channelId, items) {
     return this.serial(`ch:${channelId}`, async () => {
-      const cached = await this.cached(messageId, data);
-      if (cached) return cached;
-      try {
-        const parsed = wire.parseWire(data);
-        if (parsed.kind !== "group") throw new CryptoError("bad_wire", "a DM in a channel");
-        const slot = `${channelId}:${senderId}`;
-        let receiver = null;
-        const stored = await this.store.get("receiverKeys", slot);
-        if (stored) receiver = senderKeys.deserializeReceiver(stored);
-        if (!receiver || receiver.chainId !== parsed.message.chainId) {
-          // first message of this sender, or a new chain: ask the server for its distribution
-          const fetched = await this.fetchReceiver(channelId, senderId);
-          if (fetched && (!receiver || fetched.chainId === parsed.message.chainId)) receiver = fetched;
+      const results = [];
+      const entries = [];
+      const receivers = new Map(); // slot -> {state, changed}
+      let distributions = null; // the server's, fetched at most once per batch
+      const fromServer = async (senderId) => {
+        if (!distributions) distributions = (await this.server.senderKeys(channelId)) || [];
+        const found = distributions.find((item) => item && item.user_id === senderId);
+        return found ? senderKeys.receiverFromDistribution(senderKeys.parseDistribution(found.distribution)) : null;
+      };
+      for (const { senderId, messageId, ciphertext, about } of items) {
+        const data = asBytes(ciphertext);
+        const cached = await this.cached(messageId, data);
+        if (cached) {
+          results.push(cached);
+          continue;
         }
-        if (!receiver) throw new CryptoError("no_sender_key", "the sender's key is not on the server");
-        const opened = senderKeys.decryptGroup(receiver, parsed.message);
-        const text = bytes.utf8Decode(opened.plaintext);
-        await this.store.putMany([
-          ["receiverKeys", slot, senderKeys.serializeReceiver(opened.state)],
-          this.cacheEntry(messageId, data, text, about),
-        ]);
-        return { ok: true, text };
-      } catch (error) {
-        return failure(error);
+        try {
+          const parsed = wire.parseWire(data);
+          if (parsed.kind !== "group") throw new CryptoError("bad_wire", "a DM in a channel");
+          const slot = `${channelId}:${senderId}`;
+          if (!receivers.has(slot)) {
+            const stored = await this.store.get("receiverKeys", slot);
+            receivers.set(slot, { state: stored ? senderKeys.deserializeReceiver(stored) : null, changed: false });
+          }
+          const held = receivers.get(slot);
+          let receiver = held.state;
+          if (!receiver || receiver.chainId !== parsed.message.chainId) {
+            // first message of this sender, or a new chain: ask the server for its distribution
+            const fetched = await fromServer(senderId);
+            if (fetched && (!receiver || fetched.chainId === parsed.message.chainId)) receiver = fetched;
+          }
+          if (!receiver) throw new CryptoError("no_sender_key", "the sender's key is not on the server");
+          const opened = senderKeys.decryptGroup(receiver, parsed.message);
+          const text = bytes.utf8Decode(opened.plaintext);
+          held.state = opened.state;
+          held.changed = true;
+          entries.push(this.cacheEntry(messageId, data, text, about));
+          results.push({ ok: true, text });
+        } catch (error) {
+          results.push(failure(error));
+        }
       }
+      for (const [slot, held] of receivers) {
+        if (held.changed) entries.push(["receiverKeys", slot, senderKeys.serializeReceiver(held.state)]);
+      }
+      if (entries.length) await this.store.putMany(entries);
+      return results;
     });
   }
 

@@ -35,6 +35,14 @@ function flush() {
 }
 
 function settle(key, result) {
+  const dm = pendingDm.get(key);
+  if (dm) {
+    pendingDm.delete(key);
+    if (!result.ok && result.code === "no_session") {
+      if (!withoutSession.has(dm.senderId)) withoutSession.set(dm.senderId, new Map());
+      withoutSession.get(dm.senderId).set(key, dm.message);
+    }
+  }
   finished.push([key, result]);
   if (!flushing) {
     flushing = true;
@@ -64,6 +72,77 @@ function aboutOf(message) {
   };
 }
 
+// Requests made in one turn (a list rendering its rows) are decrypted together, one batch per
+// conversation, in the order requested: the engine then reads and writes each session once.
+let queued = new Map(); // conversation -> [{key, message}]
+let draining = false;
+
+function conversationOf(message, me) {
+  if (wireKind(message) === "group") return { kind: "group", id: message.channel_id };
+  if (message.sender_id === me) return { kind: "own", id: "own" };
+  return { kind: "dm", id: message.sender_id };
+}
+
+function drain() {
+  draining = false;
+  const batches = queued;
+  queued = new Map();
+  const { status, engine } = encryption.get();
+  for (const [name, list] of batches) {
+    if (status !== "ready" || !engine) {
+      for (const { key } of list) requested.delete(key); // asked again once encryption is ready
+      continue;
+    }
+    const [kind, id] = [name.slice(0, name.indexOf(":")), name.slice(name.indexOf(":") + 1)];
+    let work;
+    if (kind === "group") {
+      work = engine.decryptGroupMany(
+        id,
+        list.map(({ message }) => ({
+          senderId: message.sender_id,
+          messageId: message.id,
+          ciphertext: message.ciphertext,
+          about: aboutOf(message),
+        })),
+      );
+    } else if (kind === "own") {
+      work = Promise.all(list.map(({ message }) => engine.ownDm(message.id, message.ciphertext)));
+    } else {
+      work = engine.decryptDmMany(
+        id,
+        list.map(({ message }) => ({ messageId: message.id, ciphertext: message.ciphertext, about: aboutOf(message) })),
+      );
+    }
+    work.then(
+      (results) => {
+        list.forEach(({ key }, index) => settle(key, results[index]));
+        if (kind === "dm" && results.some((result) => result.ok)) retryWithoutSession(id);
+      },
+      (error) => {
+        for (const { key } of list) settle(key, { ok: false, code: "error", reason: error.message || String(error) });
+      },
+    );
+  }
+}
+
+// A DM that arrived before this browser had a session with its sender ("no_session": the first
+// message, which starts the session, was not decrypted yet, e.g. further back in the history) is
+// tried again once a message of that sender decrypts.
+const withoutSession = new Map(); // sender -> Map(key -> message)
+
+function retryWithoutSession(senderId) {
+  const waiting = withoutSession.get(senderId);
+  if (!waiting || !waiting.size) return;
+  withoutSession.delete(senderId);
+  const results = new Map(decryptions.get().results);
+  for (const [key, message] of waiting) {
+    results.delete(key);
+    requested.delete(key);
+  }
+  decryptions.set({ results });
+  for (const message of waiting.values()) requestDecryption(message);
+}
+
 /** Starts decrypting a message (once); its result lands in `decryptions`. */
 export function requestDecryption(message) {
   const { status, engine } = encryption.get();
@@ -72,20 +151,23 @@ export function requestDecryption(message) {
   if (requested.has(key)) return;
   requested.add(key);
   const me = session.user && session.user.id;
-  const about = aboutOf(message);
-  let work;
-  if (wireKind(message) === "group") {
-    work = engine.decryptGroup(message.channel_id, message.sender_id, message.id, message.ciphertext, about);
-  } else if (message.sender_id === me) {
-    work = engine.ownDm(message.id, message.ciphertext);
-  } else {
-    work = engine.decryptDm(message.sender_id, message.id, message.ciphertext, about);
+  const { kind, id } = conversationOf(message, me);
+  const name = `${kind}:${id}`;
+  if (!queued.has(name)) queued.set(name, []);
+  queued.get(name).push({ key, message });
+  if (kind === "dm") noteRequest(id, key, message);
+  if (!draining) {
+    draining = true;
+    setTimeout(drain, 0);
   }
-  work.then(
-    (result) => settle(key, result),
-    (error) => settle(key, { ok: false, code: "error", reason: error.message || String(error) }),
-  );
 }
+
+function noteRequest(senderId, key, message) {
+  // remembered until its result is known; kept only when it is "no_session"
+  pendingDm.set(key, { senderId, message });
+}
+
+const pendingDm = new Map(); // key -> {senderId, message}
 
 /** The result for a message if there is one yet (for code outside views, e.g. notifications). */
 export function decryptedResult(message) {
@@ -147,6 +229,9 @@ export function useDecoded(message) {
 /** Forgets every result in memory (sign-out). */
 export function forgetPlaintexts() {
   requested.clear();
+  queued = new Map();
+  pendingDm.clear();
+  withoutSession.clear();
   finished = [];
   decryptions.set({ results: new Map() });
 }

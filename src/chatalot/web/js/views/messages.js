@@ -99,7 +99,7 @@ function Body({ message, content, me, isMember }) {
 
 const UNDECRYPTABLE_WHY = {
   sent_elsewhere: "You sent it from another device or before this browser had your keys.",
-  no_session: "This browser has no session with the sender for it (sent before you signed in here).",
+  no_session: "The first message of this conversation, which opens it, is further back (scroll up), or it was sent before this browser had your keys.",
   no_sender_key: "The sender's key for this channel is not available.",
   replayed: "It was already received once.",
   unknown_prekey: "It was encrypted for a key this browser does not have.",
@@ -412,8 +412,17 @@ export function MessageList({ channel, communityId, canModerate, onReply, onEdit
     }
     const held = app.get().messages[channel.id];
     if (!held || held.loading || !held.hasMore || !held.loaded) return;
-    anchor.current = box.scrollHeight - box.scrollTop;
-    loadOlder(channel.id);
+    const distance = box.scrollHeight - box.scrollTop;
+    anchor.current = distance;
+    // the page that arrives is shown at once: with the window still at `shown` rows it would be
+    // loaded above the window, the first row would not change, and scrolling would stall
+    setShown(live.current.items.length + STEP);
+    loadOlder(channel.id).finally(() =>
+      requestAnimationFrame(() => {
+        // nothing new arrived at the top (an empty page): scrolling may load again
+        if (anchor.current === distance) anchor.current = null;
+      }),
+    );
   };
 
   useEffect(() => {
