@@ -285,3 +285,10 @@ async def send_ui(page: Any, text: str) -> None:
     await expect(rows(page, text)).to_have_count(1)
     await expect(rows(page, text).locator(".pending")).to_have_count(0)
     await expect(page.locator("ol.messages li.message.pending")).to_have_count(0)
+
+
+async def until_live(page: Any, text: str) -> None:
+    """The server never acknowledges a subscription, but it handles one socket's frames in
+    order: once a message this page sends is confirmed, the subscriptions it sent before (as it
+    authenticated) are in place, and other people's messages reach it live."""
+    await send_ui(page, text)

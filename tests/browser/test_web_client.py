@@ -26,6 +26,7 @@ from tests.browser.client_support import (
     rows,
     screenshot,
     send_ui,
+    until_live,
     wait_ready,
 )
 from tests.support.auth import PASSWORD
@@ -135,8 +136,10 @@ async def test_two_browsers_chat_live_with_typing_and_a_dm(
         await page.goto(server.url + space.channel_path)
         await wait_ready(page)
 
-    # the server does not acknowledge a subscription: a message each way proves both pages are
-    # subscribed before the typing check (once, under load, the typing frame came first)
+    # the server does not acknowledge a subscription: both pages are shown to be subscribed
+    # before the typing check (once, under load, the typing frame came first)
+    await until_live(page_a, "(alice is here)")
+    await until_live(page_b, "(bob is here)")
     await send_ui(page_a, "hello bob, live")
     await expect(rows(page_b, "hello bob, live")).to_have_count(1)
     await send_ui(page_b, "hi alice, live too")
@@ -184,11 +187,8 @@ async def test_hostile_text_is_rendered_as_text(
     owner, mallory = space.owner, space.others[0]
     page = await open_conversation(server, browser, watches, "olga", owner, space.channel_path)
 
-    # events reach this page only once it is subscribed: a first message proves it is
-    ws = await WsClient.open(server.url, mallory, [space.channel_id])
-    await ws.send(space.channel_id, "warming up")
-    await ws.close()
-    await expect(rows(page, "warming up")).to_have_count(1)
+    # events reach this page only once it is subscribed
+    await until_live(page, "(olga is here)")
 
     hostile_name = '<img src=x onerror=window.__xss=1>"Mal'
     await ok(

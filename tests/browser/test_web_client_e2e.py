@@ -25,6 +25,7 @@ from tests.browser.client_support import (
     ok,
     rows,
     send_ui,
+    until_live,
     wait_ready,
 )
 from tests.support.pg import PgServer
@@ -84,10 +85,31 @@ async def test_dm_and_channel_round_trips_leave_no_plaintext_on_the_server(
     page_b = await unlocked_page(server, browser, watches, "bob", bob, space.channel_path)
 
     # a channel: sender keys
+    await until_live(page_a, "(alice is here)")
+    await until_live(page_b, "(bob is here)")
     await send_ui(page_a, "channel secret 7Q2")
     await expect(rows(page_b, "channel secret 7Q2")).to_have_count(1)
     await send_ui(page_b, "channel answer 9K4")
     await expect(rows(page_a, "channel answer 9K4")).to_have_count(1)
+
+    # a copy of Bob's channel message naming a chain he never distributed: marked as such
+    history = await ok(
+        await http.get(f"/api/channels/{space.channel_id}/messages", headers=alice.headers)
+    )
+    real = next(
+        json.loads(bytes(m["ciphertext"]))
+        for m in history
+        if m["sender_id"] == bob.id and bytes(m["ciphertext"]).startswith(b'{"v":1,"sk":true')
+    )
+    real["message"]["chain_id"] = (real["message"]["chain_id"] + 1) % 2**32
+    ws = await WsClient.open(server.url, bob, [space.channel_id])
+    try:
+        await ws.send(space.channel_id, json.dumps(real, separators=(",", ":")))
+    finally:
+        await ws.close()
+    wrong_chain = page_a.locator("ol.messages li.message .undecryptable")
+    await expect(wrong_chain).to_have_count(1)
+    await expect(wrong_chain).to_contain_text("changed their key for this channel")
 
     # a DM: X3DH then the Double Ratchet, both directions
     await open_dm(page_a, bob.user["display_name"])
@@ -263,3 +285,35 @@ async def test_edit_search_and_a_new_device_in_an_encrypted_dm(
     await expect(dialog.locator(".verified")).to_be_visible()
     await dialog.get_by_role("button", name="Close").click()
     await expect(warning).to_have_count(0)
+
+
+NOTIFICATION_STUB = """
+window.__notes = [];
+window.Notification = class {
+  static permission = "granted";
+  static requestPermission() { return Promise.resolve("granted"); }
+  constructor(title, options) { window.__notes.push({ title, body: options && options.body }); }
+};
+"""
+
+
+async def test_a_mention_in_an_encrypted_channel_notifies_without_its_text(
+    server: Server, http: httpx.AsyncClient, browser: Any, watches: list[PageWatch]
+) -> None:
+    space = await community_with(http, ["gina", "hugo"], encryption_off=False)
+    gina, hugo = space.owner, space.others[0]
+    page_g = await unlocked_page(server, browser, watches, "gina", gina, space.channel_path)
+    page_h = await unlocked_page(server, browser, watches, "hugo", hugo, space.channel_path)
+    # Hugo's page is subscribed, then he reads something else (the same page: the same socket),
+    # with desktop notifications allowed
+    await until_live(page_h, "(hugo is here)")
+    await page_h.evaluate(f"() => {{ {NOTIFICATION_STUB} }}")
+    await page_h.get_by_role("link", name="Direct messages").click()
+    await expect(page_h).to_have_url(f"{server.url}/channels/@me")
+
+    await send_ui(page_g, "nothing for anyone")
+    await send_ui(page_g, f"@{hugo.user['username']} the secret word is marmalade")
+    await page_h.wait_for_function("() => window.__notes.length >= 1", timeout=15_000)
+    await page_h.wait_for_timeout(500)  # a notification for the first message would be here now
+    notes = await page_h.evaluate("() => window.__notes")
+    assert notes == [{"title": gina.user["display_name"], "body": "mentioned you"}], notes

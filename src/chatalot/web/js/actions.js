@@ -7,7 +7,7 @@ import { session } from "./session.js";
 import { app, setIn, toast } from "./state.js";
 import { encodeText, isEncrypted } from "./content.js";
 import { NotEncryptedError, encryptionRequired, sealText } from "./e2e/outgoing.js";
-import { rememberOwnBytes, rememberSent } from "./e2e/plaintexts.js";
+import { rememberOwnBytes, rememberSent, whenDecrypted } from "./e2e/plaintexts.js";
 import { encryption } from "./e2e/account.js";
 
 const PAGE = 50;
@@ -562,25 +562,32 @@ function notify(message) {
   const state = app.get();
   const channel = state.channels[message.channel_id];
   const dm = channel?.channel_type === "dm";
-  const mentioned = !dm && mentionsMe(message, state.me);
-  if (!dm && !mentioned) return;
-  const sender = state.users[message.sender_id];
+  if (dm) {
+    showNotification(message, "sent you a message");
+  } else if (isEncrypted(message)) {
+    // a mention in an encrypted channel is known once the message is decrypted (in the
+    // background; the text itself never goes into the notification)
+    whenDecrypted(message).then((result) => {
+      if (result && result.ok && textMentions(result.text, app.get().me)) showNotification(message, "mentioned you");
+    });
+  } else if (textMentions(new TextDecoder().decode(new Uint8Array(message.ciphertext || [])), state.me)) {
+    showNotification(message, "mentioned you");
+  }
+}
+
+function showNotification(message, body) {
+  const sender = app.get().users[message.sender_id];
   const title = sender ? sender.display_name || sender.username : "New message";
   try {
-    new Notification(title, { body: dm ? "sent you a message" : "mentioned you", tag: message.channel_id });
+    new Notification(title, { body, tag: message.channel_id });
   } catch {
     // notifications unsupported in this context
   }
 }
 
-function mentionsMe(message, me) {
-  if (!me) return false;
-  try {
-    const text = new TextDecoder().decode(new Uint8Array(message.ciphertext));
-    return text.includes("@" + me.username) || text.includes("@everyone");
-  } catch {
-    return false;
-  }
+function textMentions(text, me) {
+  if (!me || typeof text !== "string") return false;
+  return text.includes("@" + me.username) || text.includes("@everyone");
 }
 
 function patchMessage(channelId, messageId, fn) {

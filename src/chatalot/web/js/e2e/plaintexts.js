@@ -169,6 +169,29 @@ function noteRequest(senderId, key, message) {
 
 const pendingDm = new Map(); // key -> {senderId, message}
 
+/** The result for a message once it is known (decrypting it if needed); undefined after 15 s. */
+export function whenDecrypted(message, timeoutMs = 15_000) {
+  if (!message || !isEncrypted(message)) return Promise.resolve(undefined);
+  const key = keyOf(message);
+  const known = decryptions.get().results.get(key);
+  if (known) return Promise.resolve(known);
+  return new Promise((resolve) => {
+    const stop = decryptions.subscribe((state) => {
+      const result = state.results.get(key);
+      if (result) {
+        stop();
+        clearTimeout(timer);
+        resolve(result);
+      }
+    });
+    const timer = setTimeout(() => {
+      stop();
+      resolve(undefined);
+    }, timeoutMs);
+    requestDecryption(message);
+  });
+}
+
 /** The result for a message if there is one yet (for code outside views, e.g. notifications). */
 export function decryptedResult(message) {
   if (!message || !isEncrypted(message)) return undefined;

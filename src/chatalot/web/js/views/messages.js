@@ -104,6 +104,7 @@ const UNDECRYPTABLE_WHY = {
   replayed: "It was already received once.",
   unknown_prekey: "It was encrypted for a key this browser does not have.",
   unknown_chain: "The sender has since changed their key for this channel.",
+  too_many_skipped: "Too many of the sender's messages are missing before it.",
   decrypt_failed: "It was changed on the way, or is meant for another device.",
   bad_wire: "Its encrypted form is damaged.",
   no_keys: "This browser has no encryption keys for your account.",
