@@ -317,3 +317,63 @@ async def test_a_mention_in_an_encrypted_channel_notifies_without_its_text(
     await page_h.wait_for_timeout(500)  # a notification for the first message would be here now
     notes = await page_h.evaluate("() => window.__notes")
     assert notes == [{"title": gina.user["display_name"], "body": "mentioned you"}], notes
+
+
+async def test_removing_a_member_gives_the_channel_new_sender_keys(
+    server: Server, http: httpx.AsyncClient, browser: Any, watches: list[PageWatch]
+) -> None:
+    space = await community_with(http, ["ivy", "jack", "kim"], encryption_off=False)
+    ivy, jack, kim = space.owner, space.others[0], space.others[1]
+    page_i = await unlocked_page(server, browser, watches, "ivy", ivy, space.channel_path)
+    page_j = await unlocked_page(server, browser, watches, "jack", jack, space.channel_path)
+    rotations: list[str] = []
+    page_i.on(
+        "websocket",
+        lambda ws: ws.on(
+            "framereceived",
+            lambda frame: (
+                rotations.append(str(frame))
+                if "sender_key_rotation_required" in str(frame)
+                else None
+            ),
+        ),
+    )
+    await page_i.reload()
+    await wait_ready(page_i)
+    await until_live(page_i, "(ivy is here)")
+    await until_live(page_j, "(jack is here)")
+
+    async def chain_of(text_sent_by_ivy: int) -> int:
+        history = await ok(
+            await http.get(f"/api/channels/{space.channel_id}/messages", headers=ivy.headers)
+        )
+        mine = [
+            json.loads(bytes(m["ciphertext"]))
+            for m in history
+            if m["sender_id"] == ivy.id and bytes(m["ciphertext"]).startswith(b'{"v":1,"sk":true')
+        ]
+        return int(mine[text_sent_by_ivy]["message"]["chain_id"])  # newest first
+
+    await send_ui(page_i, "before Kim leaves")
+    await expect(rows(page_j, "before Kim leaves")).to_have_count(1)
+    before = await chain_of(0)
+
+    await ok(
+        await http.post(
+            f"/api/channels/{space.channel_id}/members/{kim.id}/kick", headers=ivy.headers
+        )
+    )
+    for _ in range(50):
+        if rotations:
+            break
+        await page_i.wait_for_timeout(100)
+    assert rotations, "the rotation event never reached Ivy's page"
+
+    # Ivy's next message uses a new chain (its key is on the server for Jack, not for Kim)
+    await send_ui(page_i, "after Kim left")
+    await expect(rows(page_j, "after Kim left")).to_have_count(1)
+    after = await chain_of(0)
+    assert after != before
+    # and Jack's own next message too
+    await send_ui(page_j, "jack after the kick")
+    await expect(rows(page_i, "jack after the kick")).to_have_count(1)
