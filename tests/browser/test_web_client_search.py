@@ -451,7 +451,19 @@ async def test_gif_picker_against_a_fake_giphy(
     await page.keyboard.press("Enter")
     await expect(picker).to_have_count(0)
     sent = "https://media1.giphy.com/media/cats1/giphy.gif"
-    await expect(rows(page, sent)).to_have_count(1)
-    await expect(rows(page, sent).locator(".pending")).to_have_count(0)
+    # the message is the GIF's link, shown as the GIF itself (served here by the fake CDN)
+    gif = page.locator(f'section.channel ol.messages li.message .gif-message img[src="{sent}"]')
+    await expect(gif).to_have_count(1)
+    await expect(page.locator("ol.messages li.message.pending")).to_have_count(0)
+    await page.wait_for_function(
+        "(src) => [...document.querySelectorAll('.gif-message img')]"
+        ".some((i) => i.src === src && i.complete && i.naturalWidth === 1)",
+        arg=sent,
+    )
+    # text that only looks like one stays text
+    await page.locator("#composer-input").fill(f"see {sent}")
+    await page.locator("#composer-input").press("Enter")
+    await expect(rows(page, f"see {sent}")).to_have_count(1)
+    await expect(rows(page, f"see {sent}").locator(".gif-message")).to_have_count(0)
     await expect(page.locator("#composer-input")).to_be_focused()
     assert not problems, "\n".join(problems)

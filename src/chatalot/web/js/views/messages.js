@@ -17,7 +17,7 @@ import {
   toggleReaction,
 } from "../actions.js";
 import { Avatar, Dialog, Spinner } from "./common.js";
-import { EmojiPicker } from "./pickers.js";
+import { EmojiPicker, gifSupport } from "./pickers.js";
 import { Icon } from "../icons.js";
 import { rememberBookmark } from "../saved.js";
 
@@ -85,13 +85,22 @@ function LinkPreview({ url }) {
   </aside>`;
 }
 
+// A message that is only a GIPHY media link (what the GIF picker sends) shows the GIF itself, on
+// servers with GIPHY set up (the operator chose GIPHY; the page's CSP allows these hosts only).
+const GIPHY_MEDIA = /^https:\/\/media[0-4]\.giphy\.com\/media\/[A-Za-z0-9/_.-]+\.(gif|webp)(\?[A-Za-z0-9=&_.%-]*)?$/;
+
 function Body({ message, content, me, isMember }) {
+  const gifs = useStore(gifSupport, (state) => state.available);
   if (content.kind === "encrypted") {
     return html`<p class="encrypted-note muted"><${Icon} name="lock" size=${14} /> Decrypting…</p>`;
   }
   if (content.kind === "undecryptable") return html`<${Undecryptable} content=${content} />`;
   if (content.kind === "file") return html`<${FileBody} file=${content.file} />`;
   if (content.kind === "empty") return html`<p class="muted">(no content)</p>`;
+  const gif = gifs === true && GIPHY_MEDIA.test(content.text.trim()) ? content.text.trim() : null;
+  if (gif) {
+    return html`<div class="gif-message"><img src=${gif} alt="GIF" loading="lazy" referrerpolicy="no-referrer" /></div>`;
+  }
   const link = message.pending ? null : firstLink(content.text);
   return html`<div class="text">${renderMarkdown(content.text, { me, isMember })}</div>
     ${link && html`<${LinkPreview} url=${link} />`}`;
