@@ -13,9 +13,10 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,3 +110,20 @@ def bench_database(url: str | None, workdir: Path, *, durable: bool = True) -> I
         asyncio.run(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         if embedded is not None:
             embedded.stop()
+
+
+CHROMIUM = os.environ.get("CHATALOT_CHROMIUM", "/usr/bin/chromium")
+
+
+def run_browser_bench(bench: Callable[[str], Coroutine[Any, Any, int]], server_cpu: str) -> None:
+    """Runs ``bench(url)`` against a fresh server in dev mode with HTTP rate limits off, then
+    exits with its status. Debian's Chromium must be installed (never `playwright install`)."""
+    if not Path(CHROMIUM).is_file():
+        raise SystemExit(
+            f"{CHROMIUM} not found: apt-get install chromium (never playwright install)"
+        )
+    env = {"CHATALOT_ENV": "dev", "CHATALOT_RATE_LIMITS": "off"}
+    cpu = None if server_cpu == "none" else server_cpu
+    with running_server(env, cpu=cpu) as url:
+        code = asyncio.run(bench(url))
+    raise SystemExit(code)

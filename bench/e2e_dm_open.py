@@ -73,10 +73,9 @@ import httpx
 from playwright.async_api import async_playwright
 from tests.support.auth import PASSWORD
 
-from bench._server import running_server
+from bench._server import CHROMIUM, run_browser_bench
 from bench._ws_clients import HandshakeFailed, WsClient, connect
 from bench.web_client import (
-    CHROMIUM,
     CHROMIUM_ARGS,
     Member,
     Profile,
@@ -752,15 +751,7 @@ def main() -> None:
         "--server-cpu", default="0", help="CPU list for the server (none: unpinned)"
     )
     args = parser.parse_args()
-    if not Path(CHROMIUM).is_file():
-        raise SystemExit(
-            f"{CHROMIUM} not found: apt-get install chromium (never playwright install)"
-        )
-    env = {"CHATALOT_ENV": "dev", "CHATALOT_RATE_LIMITS": "off"}
-    cpu = None if args.server_cpu == "none" else args.server_cpu
-    with running_server(env, cpu=cpu) as url:
-        code = asyncio.run(bench(url, args))
-    raise SystemExit(code)
+    run_browser_bench(lambda url: bench(url, args), args.server_cpu)
 
 
 if __name__ == "__main__":

@@ -76,10 +76,9 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 from tests.support.auth import register_body
 
-from bench._server import running_server
+from bench._server import CHROMIUM, run_browser_bench
 from bench._ws_clients import WsClient, connect
 
-CHROMIUM = os.environ.get("CHATALOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--enable-precise-memory-info"]
 PER_SESSION_RATE = 8.0  # the server allows 10/s sustained per session
 SESSIONS_PER_USER = 8
@@ -969,15 +968,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="CPU profiles of the renderer")
     parser.add_argument("--trace", default=None, help="Chrome trace of part 2, written here")
     args = parser.parse_args()
-    if not Path(CHROMIUM).is_file():
-        raise SystemExit(
-            f"{CHROMIUM} not found: apt-get install chromium (never playwright install)"
-        )
-    env = {"CHATALOT_ENV": "dev", "CHATALOT_RATE_LIMITS": "off"}
-    cpu = None if args.server_cpu == "none" else args.server_cpu
-    with running_server(env, cpu=cpu) as url:
-        code = asyncio.run(bench(url, args))
-    raise SystemExit(code)
+    run_browser_bench(lambda url: bench(url, args), args.server_cpu)
 
 
 if __name__ == "__main__":
