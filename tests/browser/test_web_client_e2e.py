@@ -244,6 +244,27 @@ async def test_edit_search_and_a_new_device_in_an_encrypted_dm(
     await expect(failed.nth(1)).to_contain_text("It was changed on the way")
     assert "ratchet_key" not in await page_e.locator("ol.messages").inner_text()
 
+    # two messages encrypted in one order and delivered in the other: both decrypt (the
+    # original client lost the late one)
+    sealed = await page_f.evaluate(
+        """async (peer) => {
+          const version = document.querySelector('meta[name="chatalot-version"]').content;
+          const { encryption } = await import(`/client/${version}/js/e2e/account.js`);
+          const { engine } = encryption.get();
+          return [await engine.encryptDm(peer, "sealed first"),
+                  await engine.encryptDm(peer, "sealed second")];
+        }""",
+        erin.id,
+    )
+    ws = await WsClient.open(server.url, frank, [dm_id])
+    try:
+        for message in reversed(sealed):
+            await ws.send(dm_id, bytes(message["ciphertext"]).decode())
+    finally:
+        await ws.close()
+    await expect(rows(page_e, "sealed second")).to_have_count(1)
+    await expect(rows(page_e, "sealed first")).to_have_count(1)
+
     # an edit is encrypted like a new message and decrypts on the other side
     box = page_f.locator("#composer-input")
     await box.press("ArrowUp")
