@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 
 from chatalot.config import PoolSettings
@@ -113,4 +114,41 @@ async def test_free_connection_is_recognised(pg: PgServer, fresh_db: str) -> Non
             assert await conn.fetchval("SELECT 1") == 1
         await pool.release(second)
     finally:
+        await asyncio.wait_for(pool.close(), 5)
+
+
+async def test_a_connection_lost_on_its_way_back_to_the_pool_does_not_fail_the_work(
+    pg: PgServer, fresh_db: str, sink: RecordingSink
+) -> None:
+    """The work inside the block succeeded (and committed), then the server ended the connection
+    while the pool was resetting it for the next user (a restart): asyncpg's release raises. The
+    caller's result stands, the events of the committed transaction are still published, and the
+    next request gets a good connection. Before, a committed message was answered with a bare
+    internal error, and nobody was told about it."""
+    killer = await asyncpg.connect(pg.url(fresh_db).dsn)
+    lost = 0
+
+    async def reset_during_a_restart(con: Any) -> None:
+        nonlocal lost
+        if lost < 2:
+            lost += 1
+            await killer.fetchval("SELECT pg_terminate_backend($1)", con.get_server_pid())
+            await con.execute("SELECT 1")  # the server has ended it: this fails
+
+    pool = await asyncpg.create_pool(
+        pg.url(fresh_db).dsn, min_size=1, max_size=2, reset=reset_during_a_restart
+    )
+    db = Database(pool, acquire_timeout=2, sink=sink)
+    try:
+        async with db.connection() as conn:
+            answer = await conn.fetchval("SELECT 41") + 1
+        assert answer == 42
+        async with db.transaction("make_user") as tx:
+            await tx.conn.execute(INSERT_USER, uuid.uuid4(), "carla")
+            tx.emit("user_created", to="everyone")
+        assert [e.event for e in sink.published] == ["user_created"]
+        assert lost == 2
+        assert await count_users(db, "carla") == 1
+    finally:
+        await killer.close()
         await asyncio.wait_for(pool.close(), 5)

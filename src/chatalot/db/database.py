@@ -235,7 +235,23 @@ class _Connection:
             elif isinstance(err, Exception) and database_unavailable(err, conn):
                 raise db._unavailable(err) from None
         finally:
-            await db._pool.release(conn)
+            await _release(db, conn)
+
+
+async def _release(db: Database, conn: Any) -> None:
+    """Gives a connection back to the pool. The pool resets it first; when the server ends it
+    meanwhile (a restart), asyncpg terminates it and raises. The work done on it stands (a
+    transaction committed stays committed, and its events must still go out), so that is not
+    the request's failure: the pool opens a new connection for the next one."""
+    try:
+        await db._pool.release(conn)
+    except Exception as err:
+        if database_unavailable(err, conn):
+            log.info(
+                "A database connection was lost on its way back to the pool: %s", _describe(err)
+            )
+        else:
+            log.warning("Could not give a connection back to the pool: %s", _describe(err))
 
 
 def _has_free_connection(pool: Any) -> bool:
