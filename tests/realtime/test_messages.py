@@ -227,3 +227,25 @@ async def test_edit_and_delete(ctx: Ctx, open_ws: Open) -> None:
     # own delete
     await a.send(json.dumps({"type": "delete_message", "message_id": alice_msg}))
     assert {"type": "message_deleted", "message_id": alice_msg} in await sync(a)
+
+
+async def test_a_failure_after_the_message_is_stored_is_not_a_second_answer(
+    ctx: Ctx, open_ws: Open, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message is committed and acknowledged, then publishing its events fails (a broker
+    hiccup): the sender gets message_sent and nothing else for that frame. A second answer (an
+    error) would be taken by the client for the answer to its next frame (CI once saw a send
+    answered with a bare internal error that way around a PostgreSQL restart)."""
+    alice, _bob, channel = await setup(ctx)
+    a = await open_ws(alice.token)
+
+    async def broken_sink(_events: Any) -> None:
+        raise RuntimeError("the broker is away")
+
+    monkeypatch.setattr(ctx.db, "sink", broken_sink)
+    await a.send(send(channel))
+    sent = await recv_skipping_heartbeat(a)
+    assert sent["type"] == "message_sent"
+    assert await sync(a) == []  # no second answer before the echo of a ping sent now
+    rows = await sql(ctx, "SELECT count(*) FROM messages WHERE id = $1", uuid.UUID(sent["id"]))
+    assert rows[0][0] == 1

@@ -434,10 +434,13 @@ class Session:
     ) -> None:
         """send / edit / delete (services/messages.py); a refusal is this session's error."""
         actor = self._actor()
+        stored = False
         try:
             if isinstance(frame, ws.SendMessage):
 
                 def reply(row: MessageRow) -> None:  # after commit, before any event
+                    nonlocal stored
+                    stored = True
                     conn.push(
                         frame_message(
                             ws.MessageSent(
@@ -471,8 +474,17 @@ class Session:
         except messages_service.Refused as err:
             raise codec.Invalid(err.code, err.message) from None
         except ChatalotError as err:  # pool exhausted and the like
+            if stored:  # stored and acknowledged: what failed afterwards is not a failed send
+                log.warning("after a message was stored: %s", err)
+                return
             log.warning("message frame failed: %s", err)
             raise codec.Invalid("internal_error", _FAILED[type(frame)]) from None
+        except Exception as err:
+            if not stored:
+                raise
+            # The message is committed and `message_sent` is on its way: a second answer (an
+            # error) would be taken for the answer to the client's next frame.
+            log.warning("after a message was stored: %s: %s", type(err).__name__, err)
 
     async def _subscribe(self, conn: Connection, channel_ids: list[Any]) -> None:
         """Members only (checked now; non-members skipped silently), at most 200 ids per
