@@ -228,6 +228,9 @@ def _unavailable(operation: str, err: BaseException) -> NoReturn:
 
 
 async def _chunks(stream: AsyncIterator[bytes], key: str) -> AsyncIterator[bytes]:
+    """The object's bytes in pieces of at most CHUNK_BYTES. obstore's ``stream(n)`` takes a
+    minimum size: when the network is quick it hands over more at once (680 KB was seen), which
+    is cut here so that readers always get the same bounded pieces as from the local store."""
     while True:
         try:
             chunk = await anext(stream)
@@ -235,7 +238,12 @@ async def _chunks(stream: AsyncIterator[bytes], key: str) -> AsyncIterator[bytes
             return
         except (ObstoreError, OSError) as err:
             _unavailable(f"get {key}", err)
-        yield chunk
+        if len(chunk) <= CHUNK_BYTES:
+            yield chunk
+            continue
+        view = memoryview(chunk)
+        for offset in range(0, len(view), CHUNK_BYTES):
+            yield bytes(view[offset : offset + CHUNK_BYTES])
 
 
 async def _no_chunks() -> AsyncIterator[bytes]:
