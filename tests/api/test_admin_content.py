@@ -19,6 +19,7 @@ from chatalot.services.audience import ChannelSubscribers
 from tests.api.test_pins import insert, sql
 from tests.conftest import RecordingSink
 from tests.support.auth import TestUser, make_user
+from tests.support.responses import error
 from tests.support.spaces import add_channel_member, make_channel
 
 
@@ -84,10 +85,6 @@ async def audit(ctx: Ctx, action: str) -> list[dict[str, Any]]:
 async def count(ctx: Ctx, query: str, *args: Any) -> int:
     [row] = await sql(ctx, query, *args)
     return int(row[0])
-
-
-def error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["message"]
 
 
 @pytest.fixture

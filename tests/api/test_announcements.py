@@ -17,14 +17,10 @@ from chatalot.protocol.time import rfc3339
 from chatalot.services.audience import EVERYONE
 from tests.conftest import RecordingSink
 from tests.support.auth import TestUser, make_user
+from tests.support.spaces import sql
 
 KEYS = {"id", "title", "body", "created_by", "created_at"}
 LISTS = ("/api/announcements", "/api/account/announcements")
-
-
-async def sql(ctx: Ctx, query: str, *args: Any) -> Any:
-    async with ctx.db.transaction("test_sql") as tx:
-        return await tx.conn.fetch(query, *args)
 
 
 async def publish(

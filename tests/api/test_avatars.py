@@ -20,6 +20,7 @@ from chatalot.services.audience import EVERYONE
 from chatalot.services.images import detect_image_type
 from tests.conftest import RecordingSink
 from tests.support.auth import PASSWORD, TestUser, make_user
+from tests.support.responses import error
 
 GPS_MARKER = "SecretCamera-GPS-Owner"
 
@@ -74,10 +75,6 @@ async def upload(
 def stored(ctx: Ctx) -> list[str]:
     directory = ctx.settings.file_storage_path / "avatars"
     return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
-
-
-def error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["message"]
 
 
 # -- detection -----------------------------------------------------------------------------

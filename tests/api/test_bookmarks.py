@@ -5,45 +5,21 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from chatalot.app import create_app
-from chatalot.clock import FakeClock, SystemClock
-from chatalot.config import PoolSettings, Settings
+from chatalot.clock import FakeClock
 from chatalot.context import Ctx
-from chatalot.db.database import Database
-from chatalot.db.pool import open_pool
-from chatalot.ids import ChannelId
 from chatalot.protocol.time import rfc3339
-from chatalot.security.passwords import PasswordHasher
-from chatalot.security.tokens import JwtKeys
 from tests.api.test_pins import insert
-from tests.conftest import RecordingSink, build_ctx
+from tests.conftest import RecordingSink
 from tests.support.auth import TestUser, make_user
-from tests.support.pg import PgServer
-from tests.support.spaces import add_channel_member, make_channel
+from tests.support.responses import error
+from tests.support.spaces import make_channel, room, sql
 
 KEYS = {"id", "message_id", "note", "created_at"}
-
-
-async def sql(ctx: Ctx, query: str, *args: Any) -> Any:
-    async with ctx.db.transaction("test_sql") as tx:
-        return await tx.conn.fetch(query, *args)
-
-
-def error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["message"]
-
-
-async def room(ctx: Ctx) -> tuple[TestUser, TestUser, ChannelId]:
-    owner, member = await make_user(ctx), await make_user(ctx)
-    channel = await make_channel(ctx, None, owner.id)
-    await add_channel_member(ctx, channel, member.id)
-    return owner, member, channel
 
 
 async def add(
@@ -240,20 +216,6 @@ async def test_after_leaving_the_channel(ctx: Ctx, client: httpx.AsyncClient) ->
     assert error(await add(client, member, other)) == (403, "forbidden")
     await sql(ctx, "DELETE FROM messages WHERE id = $1", message)
     assert await listed(client, member) == []
-
-
-@pytest.fixture
-async def pooled(
-    pg: PgServer, fresh_db: str, settings: Settings, passwords: PasswordHasher, jwt_keys: JwtKeys
-) -> AsyncIterator[tuple[Any, Ctx, httpx.AsyncClient]]:
-    pool = await open_pool(pg.url(fresh_db), PoolSettings(max_connections=12, min_connections=2))
-    ctx = build_ctx(
-        Database(pool, acquire_timeout=10), settings, passwords, jwt_keys, clock=SystemClock()
-    )
-    transport = httpx.ASGITransport(app=create_app(ctx))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=30) as client:
-        yield pool, ctx, client
-    await pool.close()
 
 
 async def test_concurrent_duplicates(pooled: tuple[Any, Ctx, httpx.AsyncClient]) -> None:

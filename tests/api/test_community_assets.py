@@ -22,6 +22,7 @@ from chatalot.services import images
 from chatalot.services.audience import Users
 from tests.conftest import RecordingSink
 from tests.support.auth import TestUser, make_user
+from tests.support.responses import error
 from tests.support.spaces import add_community_member, make_community
 
 
@@ -102,10 +103,6 @@ async def upload(
 
 async def stored(ctx: Ctx, prefix: str = "community_assets/") -> list[str]:
     return sorted([b.key async for b in ctx.storage.iter_blobs(prefix)])
-
-
-def error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["message"]
 
 
 async def community_row(client: httpx.AsyncClient, user: TestUser, community: uuid.UUID) -> dict:  # type: ignore[type-arg]

@@ -9,27 +9,18 @@ import asyncio
 import io
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
-from chatalot.app import create_app
-from chatalot.clock import SystemClock
-from chatalot.config import PoolSettings, Settings
 from chatalot.context import Ctx
-from chatalot.db.database import Database
-from chatalot.db.pool import open_pool
 from chatalot.ids import CommunityId, uuid7
-from chatalot.security.passwords import PasswordHasher
-from chatalot.security.tokens import JwtKeys
 from chatalot.services import emojis as emojis_service
 from tests.api.test_community_assets import BOMB, GIF, JPEG, PNG, WEBP, error, image_bytes
-from tests.conftest import RecordingSink, build_ctx
+from tests.conftest import RecordingSink
 from tests.support.auth import TestUser, make_user
-from tests.support.pg import PgServer
 from tests.support.spaces import add_community_member, make_community
 
 
@@ -320,20 +311,6 @@ async def test_serving_errors(client: httpx.AsyncClient, ctx: Ctx) -> None:
 
 
 # -- races on a real pool ------------------------------------------------------------------
-
-
-@pytest.fixture
-async def pooled(
-    pg: PgServer, fresh_db: str, settings: Settings, passwords: PasswordHasher, jwt_keys: JwtKeys
-) -> AsyncIterator[tuple[Any, Ctx, httpx.AsyncClient]]:
-    pool = await open_pool(pg.url(fresh_db), PoolSettings(max_connections=12, min_connections=2))
-    ctx = build_ctx(
-        Database(pool, acquire_timeout=10), settings, passwords, jwt_keys, clock=SystemClock()
-    )
-    transport = httpx.ASGITransport(app=create_app(ctx))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=30) as client:
-        yield pool, ctx, client
-    await pool.close()
 
 
 async def test_concurrent_uploads_stop_at_fifty(

@@ -24,6 +24,7 @@ from chatalot.ratelimit import LocalRateLimiter
 from chatalot.services.file_images import DECODE_FAILED, TOO_LARGE
 from tests.conftest import settings_in
 from tests.support.auth import TestUser, make_user
+from tests.support.responses import error
 from tests.support.spaces import add_channel_member, make_channel
 
 MIB = 1024 * 1024
@@ -81,10 +82,6 @@ async def upload(
         files={"file": (filename, data, content_type)},
         data=fields or None,
     )
-
-
-def error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["message"]
 
 
 def blobs(ctx: Ctx) -> list[str]:

@@ -17,7 +17,8 @@ from chatalot.services.audience import ChannelSubscribers
 from chatalot.services.instance_settings import InstanceValues
 from tests.conftest import RecordingSink
 from tests.support.auth import TestUser, make_user
-from tests.support.spaces import add_channel_member, make_channel
+from tests.support.responses import error
+from tests.support.spaces import add_channel_member, make_channel, room, sql
 
 KEYS = {
     "id",
@@ -56,11 +57,6 @@ async def insert(ctx: Ctx, channel: ChannelId, sender: Any, **columns: Any) -> u
     return message_id
 
 
-async def sql(ctx: Ctx, query: str, *args: Any) -> Any:
-    async with ctx.db.transaction("test_sql") as tx:
-        return await tx.conn.fetch(query, *args)
-
-
 def url(channel: Any, message: Any = None) -> str:
     base = f"/api/channels/{channel}/pins"
     return base if message is None else f"{base}/{message}"
@@ -68,18 +64,6 @@ def url(channel: Any, message: Any = None) -> str:
 
 async def pin(client: httpx.AsyncClient, user: TestUser, channel: Any, message: Any) -> Any:
     return await client.post(url(channel, message), headers=user.headers)
-
-
-def error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["message"]
-
-
-async def room(ctx: Ctx) -> tuple[TestUser, TestUser, ChannelId]:
-    """A channel owned by ``owner`` with ``member`` in it."""
-    owner, member = await make_user(ctx), await make_user(ctx)
-    channel = await make_channel(ctx, None, owner.id)
-    await add_channel_member(ctx, channel, member.id)
-    return owner, member, channel
 
 
 async def test_pin_then_list(ctx: Ctx, client: httpx.AsyncClient, sink: RecordingSink) -> None:

@@ -27,7 +27,8 @@ from chatalot.security.tokens import JwtKeys
 from tests.conftest import RecordingSink, build_ctx
 from tests.support.auth import TestUser, make_user
 from tests.support.pg import PgServer
-from tests.support.spaces import add_channel_member, make_channel, time_out
+from tests.support.responses import error
+from tests.support.spaces import add_channel_member, room, sql, time_out
 
 SCHEDULE = "/api/messages/schedule"
 LIST = "/api/messages/scheduled"
@@ -45,22 +46,6 @@ def body(channel: Any, scheduled_for: str, **overrides: Any) -> dict[str, Any]:
         "scheduled_for": scheduled_for,
         **overrides,
     }
-
-
-def error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["message"]
-
-
-async def sql(ctx: Ctx, query: str, *args: Any) -> Any:
-    async with ctx.db.transaction("test_sql") as tx:
-        return await tx.conn.fetch(query, *args)
-
-
-async def room(ctx: Ctx) -> tuple[TestUser, TestUser, ChannelId]:
-    owner, member = await make_user(ctx), await make_user(ctx)
-    channel = await make_channel(ctx, None, owner.id)
-    await add_channel_member(ctx, channel, member.id)
-    return owner, member, channel
 
 
 async def fill_up(ctx: Ctx, user: UserId, channel: ChannelId, count: int) -> None:

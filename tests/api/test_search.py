@@ -35,6 +35,8 @@ from tests.support.spaces import (
     add_community_member,
     make_channel,
     make_community,
+    room,
+    sql,
 )
 
 KEYS = {
@@ -108,19 +110,6 @@ async def found(
 def error(response: httpx.Response) -> tuple[int, str, str]:
     body = response.json()["error"]
     return response.status_code, body["code"], body["message"]
-
-
-async def room(ctx: Ctx) -> tuple[TestUser, TestUser, ChannelId]:
-    """A channel owned by ``owner`` with ``member`` in it."""
-    owner, member = await make_user(ctx), await make_user(ctx)
-    channel = await make_channel(ctx, None, owner.id)
-    await add_channel_member(ctx, channel, member.id)
-    return owner, member, channel
-
-
-async def sql(ctx: Ctx, query: str, *args: Any) -> Any:
-    async with ctx.db.transaction("test_sql") as tx:
-        return await tx.conn.fetch(query, *args)
 
 
 # -- matching ----------------------------------------------------------------------------------

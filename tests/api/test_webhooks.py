@@ -16,7 +16,6 @@ import pytest
 
 from chatalot.clock import FakeClock
 from chatalot.context import Ctx
-from chatalot.ids import ChannelId
 from chatalot.protocol import events
 from chatalot.protocol.time import rfc3339
 from chatalot.ratelimit import LocalRateLimiter
@@ -24,23 +23,11 @@ from chatalot.services.audience import ChannelSubscribers
 from chatalot.services.instance_settings import InstanceValues
 from tests.conftest import RecordingSink
 from tests.support.auth import TestUser, make_user
-from tests.support.spaces import add_channel_member, make_channel
+from tests.support.responses import error
+from tests.support.spaces import add_channel_member, make_channel, room, sql
 
 KEYS = {"id", "channel_id", "name", "avatar_url", "active", "created_at"}
 TOKEN = re.compile(r"[A-Za-z0-9]{64}")
-
-
-async def room(ctx: Ctx) -> tuple[TestUser, TestUser, ChannelId]:
-    """A channel owned by ``owner`` with ``member`` in it."""
-    owner, member = await make_user(ctx), await make_user(ctx)
-    channel = await make_channel(ctx, None, owner.id)
-    await add_channel_member(ctx, channel, member.id)
-    return owner, member, channel
-
-
-async def sql(ctx: Ctx, query: str, *args: Any) -> Any:
-    async with ctx.db.transaction("test_sql") as tx:
-        return await tx.conn.fetch(query, *args)
 
 
 async def create(
@@ -61,10 +48,6 @@ async def make_webhook(
 
 async def execute(client: httpx.AsyncClient, token: str, **body: Any) -> httpx.Response:
     return await client.post(f"/api/webhooks/execute/{token}", json={"content": "hi", **body})
-
-
-def error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["message"]
 
 
 async def message_count(ctx: Ctx, channel: Any) -> int:

@@ -12,7 +12,7 @@ from chatalot.context import Ctx
 from chatalot.ids import ChannelId
 from tests.realtime.conftest import Open, recv_skipping_heartbeat, sync
 from tests.support.auth import make_user
-from tests.support.spaces import add_channel_member, make_channel, time_out
+from tests.support.spaces import add_channel_member, make_channel, sql, time_out
 
 
 def send(channel_id: Any, **extra: Any) -> str:
@@ -32,11 +32,6 @@ async def setup(ctx: Ctx) -> tuple[Any, Any, ChannelId]:
     channel = await make_channel(ctx, None, alice.id)
     await add_channel_member(ctx, channel, bob.id)
     return alice, bob, channel
-
-
-async def sql(ctx: Ctx, query: str, *args: Any) -> Any:
-    async with ctx.db.transaction("test_sql") as tx:
-        return await tx.conn.fetch(query, *args)
 
 
 async def test_send_delivers(ctx: Ctx, open_ws: Open) -> None:

@@ -35,13 +35,10 @@ from tests.support.spaces import (
     add_community_member,
     make_channel,
     make_community,
+    room,
+    sql,
     time_out,
 )
-
-
-async def sql(ctx: Ctx, query: str, *args: Any) -> Any:
-    async with ctx.db.transaction("test_sql") as tx:
-        return await tx.conn.fetch(query, *args)
 
 
 async def schedule(
@@ -81,13 +78,6 @@ async def messages_in(ctx: Ctx, channel: ChannelId) -> list[Any]:
             channel,
         )
     )
-
-
-async def room(ctx: Ctx) -> tuple[TestUser, TestUser, ChannelId]:
-    owner, member = await make_user(ctx), await make_user(ctx)
-    channel = await make_channel(ctx, None, owner.id)
-    await add_channel_member(ctx, channel, member.id)
-    return owner, member, channel
 
 
 async def dm(ctx: Ctx) -> tuple[TestUser, TestUser, ChannelId]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
+from typing import Any
 
 from chatalot.context import Ctx
 from chatalot.ids import ChannelId, CommunityId, GroupId, UserId, uuid7
+from tests.support.auth import TestUser, make_user
 
 _counter = itertools.count(1)
 
@@ -250,3 +252,17 @@ async def make_group_invite(
             expires_at,
         )
     return str(invite_id), code
+
+
+async def sql(ctx: Ctx, query: str, *args: Any) -> Any:
+    """The rows of one statement, in its own transaction (for checking what was stored)."""
+    async with ctx.db.transaction("test_sql") as tx:
+        return await tx.conn.fetch(query, *args)
+
+
+async def room(ctx: Ctx) -> tuple[TestUser, TestUser, ChannelId]:
+    """A channel owned by ``owner`` with ``member`` in it."""
+    owner, member = await make_user(ctx), await make_user(ctx)
+    channel = await make_channel(ctx, None, owner.id)
+    await add_channel_member(ctx, channel, member.id)
+    return owner, member, channel
